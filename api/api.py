@@ -1,0 +1,21 @@
+"""The NinjaExtraAPI: every controller is registered here."""
+
+from ninja_extra import NinjaExtraAPI
+
+from api.errors import install_exception_handlers
+from api.health import HealthController
+
+api = NinjaExtraAPI(
+    title="Emporium API",
+    version="1.0.0",
+    description=(
+        "E-commerce backend: catalog, search, cart, checkout, payments and orders. "
+        'Every error has the shape {"code", "message", "details"}.'
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_exception_handlers(api)
+
+api.register_controllers(HealthController)

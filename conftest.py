@@ -1,0 +1,70 @@
+"""Session-wide test setup.
+
+The test settings start the embedded PostgreSQL and Redis (under .data/test/) unless DATABASE_URL /
+REDIS_URL name real ones; they are stopped when the session ends, whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from api import runtime
+
+    runtime.stop_owned()
+
+
+def service_available(url: str, timeout: float = 1.0) -> bool:
+    """Whether something accepts connections at a URL's host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str) -> None:
+    """Skip locally when a configured service is missing; in CI that is a failure, not a skip."""
+    if service_available(url):
+        return
+    message = f"{name} is not reachable at {url}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: services are required)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    url = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    require_service("RabbitMQ", url)
+    return url
+
+
+@pytest.fixture
+def postgres_server_url() -> str:
+    url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    require_service("PostgreSQL", url)
+    return url
+
+
+@pytest.fixture
+def redis_server_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    require_service("Redis", url)
+    return url
+
+
+@pytest.fixture
+def api_client():
+    """Django's test client for JSON APIs (no CSRF: the API is token-authenticated)."""
+    from django.test import Client
+
+    return Client(raise_request_exception=False)
