@@ -12,8 +12,8 @@ for probe in live ready; do
 import json, sys
 data = json.load(sys.stdin)
 for name, check in data.get("checks", {}).items():
-    extra = f" ({check[\"error\"]})" if check.get("error") else ""
-    print(f"  {name:10} {check[\"status\"]:5} {check[\"latency_ms\"]:8.2f} ms{extra}")
+    extra = " (%s)" % check["error"] if check.get("error") else ""
+    print("  %-10s %-5s %8.2f ms%s" % (name, check["status"], check["latency_ms"], extra))
 '
   [ "$code" = 200 ] || status=1
 done

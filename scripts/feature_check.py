@@ -52,6 +52,9 @@ def docs(client: httpx.Client, state: dict) -> str:
         page = client.get(path)
         expect(page.status_code == 200, f"{path} answered {page.status_code}")
         expect("cdn" not in page.text.lower(), f"{path} loads assets from a CDN")
+    for asset in ("ninja/swagger-ui-bundle.js", "ninja/redoc.standalone.js"):
+        served = client.get(f"/static/{asset}")
+        expect(served.status_code == 200, f"/static/{asset} answered {served.status_code}")
     schema = client.get("/api/openapi.json").json()
     state["operations"] = sum(len(methods) for methods in schema["paths"].values())
     return f"{len(schema['paths'])} paths, {state['operations']} operations"

@@ -80,6 +80,12 @@ def test_dev_runs_everything_and_ctrl_c_stops_it_all(data_dir):
         wait_for(f"http://127.0.0.1:{port}/api/docs", 90)
         ready = wait_for(f"http://127.0.0.1:{port}/api/health/ready", 30).json()
         assert {c["status"] for c in ready["checks"].values()} == {"ok"}
+        for asset in (
+            "ninja/swagger-ui-bundle.js",
+            "ninja/redoc.standalone.js",
+            "unfold/css/styles.css",
+        ):
+            wait_for(f"http://127.0.0.1:{port}/static/{asset}", 5)
         wait_for(f"http://127.0.0.1:{flower_port}/", 30)
         tree = psutil.Process(supervisor.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in tree)

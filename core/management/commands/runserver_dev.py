@@ -3,7 +3,9 @@
 import os
 
 from django.conf import settings
-from django.core.management.commands.runserver import Command as RunserverCommand
+
+# staticfiles' runserver serves /static/ (Swagger UI, ReDoc and Unfold assets) in development.
+from django.contrib.staticfiles.management.commands.runserver import Command as RunserverCommand
 
 
 class Command(RunserverCommand):
