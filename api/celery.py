@@ -6,6 +6,6 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings.dev")
 
-app = Celery("emporium")
+app = Celery("emporium", task_cls="api.tasks:BaseTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -1,5 +1,6 @@
 """Settings shared by every environment. dev.py, test.py and prod.py finish them."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,6 +30,8 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI and ReDoc assets itself: no CDN
     "ninja_extra",
     "django_celery_beat",
+    "ninja_jwt",
+    "ninja_jwt.token_blacklist",
     "api",
     "core",
     "products",
@@ -125,6 +128,16 @@ UNFOLD = {
             "950": "oklch(25.8% .092 26.042)",
         }
     },
+}
+
+NINJA_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
 }
 
 CELERY_TASK_DEFAULT_QUEUE = "default"

@@ -10,7 +10,9 @@ from ninja_extra.pagination import paginate
 from pydantic import ConfigDict, Field
 
 from api import errors
+from api.auth import JWTAuth, OptionalJWTAuth
 from api.pagination import Page, PageNumberPagination
+from api.permissions import IsStaff, StaffWithPerms
 
 
 class NeverAuth(HttpBearer):
@@ -59,6 +61,18 @@ class ProbeController:
     @route.post("/upload")
     def upload(self, payload: dict = Body(...)):
         return {"ok": True}
+
+    @route.get("/staff", auth=JWTAuth(), permissions=[IsStaff])
+    def staff(self):
+        return {"ok": True}
+
+    @route.get("/user-admin", auth=JWTAuth(), permissions=[StaffWithPerms("core.view_user")])
+    def user_admin(self):
+        return {"ok": True}
+
+    @route.get("/maybe", auth=OptionalJWTAuth())
+    def maybe(self, request):
+        return {"user_id": request.auth.pk}
 
     @route.get("/users", response=Page[UserOut])
     @paginate(PageNumberPagination)
