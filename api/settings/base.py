@@ -148,3 +148,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Emporium <shop@emporium.test>")
 # Task log lines go through LOGGING (JSON) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Default periodic tasks, installed into django-celery-beat (editable in the admin) by the workers
+# issue's installer. Each issue adds its own: {"name": {"task": "task.name", "crontab": {"minute":
+# "0", "hour": "3"}}} or {"name": {"task": "task.name", "every_seconds": 300}}, optional "kwargs".
+DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {}
