@@ -68,3 +68,11 @@ def api_client():
     from django.test import Client
 
     return Client(raise_request_exception=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with no rate-limit counts: all of them call from the same address."""
+    from api import ratelimit
+
+    ratelimit.reset()

@@ -4,6 +4,12 @@ from ninja_extra import NinjaExtraAPI
 
 from api.errors import install_exception_handlers
 from api.health import HealthController
+from core.controllers import (
+    AddressController,
+    AuthController,
+    MeController,
+    StaffUserController,
+)
 
 api = NinjaExtraAPI(
     title="Emporium API",
@@ -19,3 +25,4 @@ api = NinjaExtraAPI(
 install_exception_handlers(api)
 
 api.register_controllers(HealthController)
+api.register_controllers(AuthController, MeController, AddressController, StaffUserController)

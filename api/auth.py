@@ -1,4 +1,9 @@
-"""JWT authentication for the API (django-ninja-jwt); the accounts app adds the token routes."""
+"""JWT authentication for the API (django-ninja-jwt); core/tokens.py issues and rotates tokens.
+
+A bad, expired, foreign or revoked token is a 401 `not_authenticated` with details.reason
+`token_not_valid`, like the 401 for no token at all. Access tokens issued before the user's last
+password change (User.tokens_valid_after) are refused, so a password change ends every session.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,46 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja_jwt.authentication import JWTAuth as NinjaJWTAuth
+from ninja_jwt.exceptions import AuthenticationFailed, TokenError
 from ninja_jwt.tokens import RefreshToken
 
 from api import context
+from api.errors import NotAuthenticated
+
+
+class TokenNotValid(NotAuthenticated):
+    """Every refused token shares the code of any 401 (sign in again); details.reason says why."""
+
+    message = "Token is invalid or expired."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("details", {"reason": "token_not_valid"})
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        super().__init__(message, **kwargs)
+
+
+def issued_before_revocation(user: Any, issued_at: Any) -> bool:
+    """Whether a token's `iat` predates the user's last password change."""
+    revoked_at = getattr(user, "tokens_valid_after", None)
+    if revoked_at is None:
+        return False
+    if not isinstance(issued_at, (int, float)):
+        return True
+    # iat has whole seconds: the pair issued in the same second as the change must still work.
+    return int(issued_at) < int(revoked_at.timestamp())
 
 
 class JWTAuth(NinjaJWTAuth):
     """Bearer access token; the caller becomes request.user and names later log lines."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = super().authenticate(request, token)
+        try:
+            validated = self.get_validated_token(token)
+            user = self.get_user(validated)
+        except (AuthenticationFailed, TokenError):
+            raise TokenNotValid() from None
+        if issued_before_revocation(user, validated.get("iat")):
+            raise TokenNotValid("Token was revoked; sign in again.")
         request.user = user
         context.set_user_id(user.pk)
         return user

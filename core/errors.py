@@ -1,0 +1,29 @@
+"""Domain errors of accounts and authentication; api/errors.py renders them."""
+
+from api.errors import BadRequest, Conflict, NotAuthenticated, PermissionDenied
+
+
+class InvalidCredentials(NotAuthenticated):
+    code, message = "invalid_credentials", "The email or the password is wrong."
+
+
+class EmailTaken(Conflict):
+    code, message = "email_taken", "An account with this email already exists."
+
+
+class OneTimeTokenInvalid(BadRequest):
+    code, message = "token_invalid", "This link is invalid or has expired; ask for a new one."
+
+
+class EmailAlreadyVerified(Conflict):
+    code, message = "email_already_verified", "This email address is already verified."
+
+
+class EmailNotVerified(PermissionDenied):
+    """Raised by the checkout when REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT holds and it is not."""
+
+    code, message = "email_not_verified", "Verify your email address first."
+
+
+class AddressLimitReached(Conflict):
+    code, message = "address_limit_reached", "You cannot save more addresses; delete one first."
