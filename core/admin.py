@@ -105,6 +105,10 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_address_count=Count("addresses"))
 
+    def get_inlines(self, request, obj):
+        # The add page asks for an email and a password only; addresses come after.
+        return self.inlines if obj is not None else []
+
     @display(description="Name")
     def full_name(self, obj: User) -> str:
         return f"{obj.first_name} {obj.last_name}".strip()

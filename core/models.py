@@ -72,6 +72,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.email
 
+    def clean(self) -> None:
+        super().clean()
+        # Before the constraint checks of full_clean: an admin form typing "Ada@X.com" is fine.
+        self.email = UserManager.normalize_email(self.email)
+
     def save(self, *args, **kwargs) -> None:
         self.email = UserManager.normalize_email(self.email)
         super().save(*args, **kwargs)

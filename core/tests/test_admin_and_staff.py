@@ -137,3 +137,26 @@ def test_staff_user_list_and_detail(
     assert detail.status_code == 200
     assert len(detail.json()["addresses"]) == 2
     assert api_client.get("/api/staff/users/999999", **headers).status_code == 404
+
+
+def test_admin_forms_render(admin_client, user):
+    address = AddressFactory(user=user)
+    for path in (
+        "/admin/core/user/add/",
+        f"/admin/core/user/{user.pk}/password/",
+        f"/admin/core/address/{address.pk}/change/",
+        "/admin/core/address/add/",
+    ):
+        assert admin_client.get(path).status_code == 200, path
+    created = admin_client.post(
+        "/admin/core/user/add/",
+        {
+            "email": "New@Example.com",
+            "password1": "Fine-Passphrase-77",
+            "password2": "Fine-Passphrase-77",
+        },
+    )
+    assert created.status_code == 302, created.content[:2000]
+    from core.models import User
+
+    assert User.objects.get(email="new@example.com").check_password("Fine-Passphrase-77")
