@@ -132,21 +132,30 @@ def queue_depths() -> dict[str, int]:
     return depths
 
 
-def replica_lag_seconds() -> float | None:
-    """Seconds the replica is behind (0 when it replayed all it received); None without one."""
+def replica_lag() -> tuple[float, float] | None:
+    """How far the replica is behind the primary: (seconds, bytes of WAL); None without one.
+
+    Seconds: since the last transaction the replica replayed, when it has not replayed all the
+    primary wrote so far; 0 when it has (an idle primary is not lag).
+    """
     from django.db import connections
 
-    from api.db_router import REPLICA, replica_configured
+    from api.db_router import PRIMARY, REPLICA, replica_configured
 
     if not replica_configured():
         return None
+    with connections[PRIMARY].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
+        primary_lsn = cursor.fetchone()[0]
     with connections[REPLICA].cursor() as cursor:
         cursor.execute(
-            "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-            " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
+            "SELECT GREATEST(pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn()), 0),"
+            " CASE WHEN pg_last_wal_replay_lsn() >= %s::pg_lsn THEN 0"
+            " ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END",
+            [primary_lsn, primary_lsn],
         )
-        value = cursor.fetchone()[0]
-    return float(value or 0)
+        behind_bytes, behind_seconds = cursor.fetchone()
+    return float(behind_seconds or 0), float(behind_bytes or 0)
 
 
 class ClusterCollector:
@@ -233,12 +242,17 @@ class ClusterCollector:
         yield family
 
     def _replica(self) -> Iterator[Metric]:
-        lag = replica_lag_seconds()
+        lag = replica_lag()
         if lag is not None:
             yield GaugeMetricFamily(
                 "emporium_db_replica_lag_seconds",
-                "How far the read replica is behind the primary.",
-                value=lag,
+                "How long ago the read replica replayed what the primary has (0: caught up).",
+                value=lag[0],
+            )
+            yield GaugeMetricFamily(
+                "emporium_db_replica_lag_bytes",
+                "WAL the primary wrote that the read replica has not replayed yet.",
+                value=lag[1],
             )
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from celery import signals
 from celery.contrib.django.task import DjangoTask
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from api import context
@@ -215,7 +215,7 @@ def record_failed_task(task: BaseTask, exc: BaseException, einfo: Any) -> None:
     """Write (or update) the job's FailedTask row; safe when the same failure is seen twice."""
     from api.models import FailedTask
 
-    close_old_connections()  # the task's own error may have broken the connection
+    _drop_broken_connection()  # the task's own error may have broken it
     request = task.request
     headers = {
         key: value
@@ -251,6 +251,12 @@ def record_failed_task(task: BaseTask, exc: BaseException, einfo: Any) -> None:
         row.times_failed += 1
         row.status = FailedTask.Status.FAILED
         row.save()
+
+
+def _drop_broken_connection() -> None:
+    conn = connections["default"]
+    if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
+        conn.close()  # the next query reconnects
 
 
 def _mark_resolved(failed_task_id: Any) -> None:
