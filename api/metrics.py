@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -281,4 +281,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         body = generate_latest(REGISTRY)
     cluster = CollectorRegistry()
     cluster.register(ClusterCollector())
-    return HttpResponse(body + generate_latest(cluster), content_type=CONTENT_TYPE_LATEST)
+    # The classic text format: every Prometheus version reads it (our names need no escaping).
+    return HttpResponse(body + generate_latest(cluster), content_type=CONTENT_TYPE_PLAIN_0_0_4)
