@@ -43,7 +43,10 @@ def _desired(name: str, entry: dict[str, Any]) -> dict[str, Any]:
             }
         }
     else:
-        schedule = {"every_seconds": float(entry["every_seconds"])}
+        every = entry["every_seconds"]
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ImproperlyConfigured(f"every_seconds of {name!r} must be a whole number >= 1")
+        schedule = {"every_seconds": every}
     return {
         "task": entry["task"],
         "schedule": schedule,
@@ -66,7 +69,8 @@ def _current(task) -> dict[str, Any]:
         }
     elif task.interval_id:
         interval = task.interval
-        schedule = {"every_seconds": float(interval.every * _PERIOD_SECONDS[interval.period])}
+        seconds = interval.every * _PERIOD_SECONDS[interval.period]
+        schedule = {"every_seconds": int(seconds) if seconds == int(seconds) else seconds}
     else:
         schedule = {"other": True}  # solar or clocked: never something we installed
     return {
@@ -91,9 +95,8 @@ def _apply(task, state: dict[str, Any], description: str) -> None:
         task.crontab, _ = CrontabSchedule.objects.get_or_create(**schedule["crontab"])
         task.interval = None
     else:
-        seconds = schedule["every_seconds"]
         task.interval, _ = IntervalSchedule.objects.get_or_create(
-            every=int(seconds), period=IntervalSchedule.SECONDS
+            every=schedule["every_seconds"], period=IntervalSchedule.SECONDS
         )
         task.crontab = None
     task.task = state["task"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings.dev")
 
@@ -58,12 +58,18 @@ def declare_dead_letter_queue(connection) -> bool:
     return True
 
 
-@signals.worker_init.connect
-def _declare_dead_letter_queue_at_start(sender=None, **kwargs) -> None:
-    # Workers reject the messages, so a worker makes sure the place they go to exists.
-    with app.connection_for_write() as conn:
-        if declare_dead_letter_queue(conn):
+class DeadLetterQueueStep(bootsteps.StartStopStep):
+    """Workers reject the messages, so a worker makes sure the place they go to exists: on its
+    broker connection, each time it (re)connects, before it consumes anything."""
+
+    requires = {"celery.worker.consumer.connection:Connection"}
+
+    def start(self, consumer) -> None:
+        if declare_dead_letter_queue(consumer.connection):
             logger.info("dead-letter queue declared")
+
+
+app.steps["consumer"].add(DeadLetterQueueStep)
 
 
 @signals.beat_init.connect

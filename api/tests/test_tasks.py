@@ -397,6 +397,7 @@ def test_defaults_are_installed_after_migrate_and_at_beat_start():
         {"task": "x"},
         {"task": "x", "every_seconds": 60, "crontab": {"hour": "1"}},
         {"task": "x", "crontab": {"hours": "3"}},
+        {"task": "x", "every_seconds": 0.5},
     ],
 )
 def test_a_malformed_default_is_refused(entry):
