@@ -1,13 +1,23 @@
-"""Admin for the dead-letter store: failed task jobs, read-only, with a "retry" action."""
+"""Admin for the dead-letter store (failed task jobs, read-only, with a "retry" action), and
+django-celery-beat's schedules in Unfold's look."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from unfold.admin import ModelAdmin
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.dataclasses import ActionDialog
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from api.models import FailedTask
 from api.tasks import failed_task_retry
@@ -105,3 +115,48 @@ class FailedTaskAdmin(ModelAdmin):
     def retry_one(self, request: HttpRequest, form, object_id: str) -> HttpResponseRedirect:
         self._retry(request, [int(object_id)])
         return HttpResponseRedirect(reverse("admin:api_failedtask_change", args=[object_id]))
+
+
+# -- django-celery-beat, in Unfold's look (its own admin classes, re-registered) ------------------
+class UnfoldTaskSelectWidget(UnfoldAdminSelectWidget, beat_admin.TaskSelectWidget):
+    pass
+
+
+class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["task"].widget = UnfoldAdminTextInputWidget()
+        self.fields["regtask"].widget = UnfoldTaskSelectWidget()
+
+
+class PeriodicTaskInline(beat_admin.PeriodicTaskInline, TabularInline):
+    pass
+
+
+for _model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+    admin.site.unregister(_model)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
+    form = PeriodicTaskForm
+
+
+@admin.register(IntervalSchedule)
+class IntervalScheduleAdmin(beat_admin.IntervalScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(CrontabSchedule)
+class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(SolarSchedule)
+class SolarScheduleAdmin(beat_admin.SolarScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(ClockedSchedule)
+class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]

@@ -403,3 +403,41 @@ def test_defaults_are_installed_after_migrate_and_at_beat_start():
 def test_a_malformed_default_is_refused(entry):
     with pytest.raises(ImproperlyConfigured):
         install_default_schedules({"broken": entry})
+
+
+@pytest.mark.django_db
+def test_staff_edit_a_default_schedule_in_the_admin_and_it_is_kept(staff_client):
+    install_default_schedules({"daily sales": SALES})
+    task = PeriodicTask.objects.get(name="daily sales")
+    for url in (
+        "/admin/django_celery_beat/periodictask/",
+        "/admin/django_celery_beat/crontabschedule/",
+        "/admin/django_celery_beat/intervalschedule/",
+        f"/admin/django_celery_beat/crontabschedule/{task.crontab_id}/change/",
+    ):
+        assert staff_client.get(url).status_code == 200, url
+    page = staff_client.get(f"/admin/django_celery_beat/periodictask/{task.pk}/change/")
+    assert page.status_code == 200
+    assert b'value="reports.daily_sales"' in page.content  # the task name, in the form
+
+    response = staff_client.post(
+        f"/admin/django_celery_beat/periodictask/{task.pk}/change/",
+        {
+            "name": "daily sales",
+            "regtask": "",
+            "task": "reports.daily_sales",
+            "enabled": "",  # unticked: staff pauses it
+            "crontab": task.crontab_id,
+            "args": "[]",
+            "kwargs": "{}",
+            "priority": "",
+            "expire_seconds": "",
+            "description": "paused during the migration",
+            "headers": "{}",
+        },
+    )
+    assert response.status_code == 302, response.content[-3000:]
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is False
+    assert install_default_schedules({"daily sales": SALES}) == {
+        "daily sales": "edited by staff, kept"
+    }
