@@ -36,7 +36,7 @@ class FailedTask(models.Model):
         RETRIED = "retried", "Retried, waiting for the outcome"
         RESOLVED = "resolved", "Resolved by a retry"
 
-    job_id = models.CharField(max_length=64, unique=True)
+    job_id = models.CharField(max_length=128, unique=True)
     task_name = models.CharField(max_length=200, db_index=True)
     task_id = models.CharField(max_length=64, help_text="Celery id of the last failed run.")
     queue = models.CharField(max_length=200, blank=True)

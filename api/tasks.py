@@ -142,6 +142,7 @@ class BaseTask(DjangoTask):
                 for key, value in (request.headers or {}).items()
                 if not key.startswith(_BROKER_HEADERS)
             }
+            headers.update(options.get("headers") or {})
             headers.setdefault(FIRST_FAILED_AT, now_iso())
             options["headers"] = headers
             request.retry_countdown = countdown
