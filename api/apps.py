@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ApiConfig(AppConfig):
@@ -7,3 +8,9 @@ class ApiConfig(AppConfig):
     name = "api"
     verbose_name = "Platform"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from api.beat import install_after_migrate
+
+        # Default periodic tasks reach django-celery-beat after every migrate.
+        post_migrate.connect(install_after_migrate, dispatch_uid="api.beat.install_after_migrate")

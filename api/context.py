@@ -9,6 +9,8 @@ from contextvars import ContextVar
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 trace_id_var: ContextVar[str | None] = ContextVar("trace_id", default=None)
 user_id_var: ContextVar[int | None] = ContextVar("user_id", default=None)
+# Set while a Celery task runs (api.tasks.BaseTask): the job its log lines belong to.
+job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
 
 # A client-sent id is echoed only when it cannot smuggle anything into logs or headers.
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")

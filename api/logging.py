@@ -18,6 +18,7 @@ class ContextFilter(logging.Filter):
             ("request_id", context.request_id_var),
             ("trace_id", context.trace_id_var),
             ("user_id", context.user_id_var),
+            ("job_id", context.job_id_var),
         ):
             if not hasattr(record, name):
                 setattr(record, name, var.get())

@@ -5,8 +5,10 @@ from django.views.static import serve
 
 from api import views
 from api.api import api
+from api.metrics import metrics_view
 
 urlpatterns = [
+    path("metrics", metrics_view, name="metrics"),
     path("api/redoc", views.redoc, name="redoc"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -42,7 +42,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.metrics.MetricsMiddleware",
     "api.middleware.RequestContextMiddleware",
+    "api.db_router.RoutingScopeMiddleware",
     "api.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,4 +156,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # "0", "hour": "3"}}} or {"name": {"task": "task.name", "every_seconds": 300}}, optional "kwargs".
 DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {}
 
+from .celery import *  # noqa: E402, F403
+from .database import *  # noqa: E402, F403
+from .observability import *  # noqa: E402, F403
 from .auth import *  # noqa: E402, F403

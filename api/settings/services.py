@@ -23,6 +23,8 @@ def databases(services: Services, *, conn_max_age: int = 60) -> dict[str, Any]:
     result = {"default": config(services.database_url)}
     if services.replica_url:
         result["replica"] = config(services.replica_url)
+        # Tests never create a database on the replica: it mirrors the primary's test database.
+        result["replica"]["TEST"] = {"MIRROR": "default"}
     return result
 
 

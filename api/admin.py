@@ -1,0 +1,162 @@
+"""Admin for the dead-letter store (failed task jobs, read-only, with a "retry" action), and
+django-celery-beat's schedules in Unfold's look."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.dataclasses import ActionDialog
+from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
+
+from api.models import FailedTask
+from api.tasks import failed_task_retry
+
+
+@admin.register(FailedTask)
+class FailedTaskAdmin(ModelAdmin):
+    list_display = [
+        "task_name",
+        "status_badge",
+        "exception_short",
+        "attempts",
+        "times_failed",
+        "queue",
+        "last_failed_at",
+    ]
+    list_filter = ["status", "task_name", "queue"]
+    search_fields = ["task_name", "job_id", "task_id", "trace_id", "exception"]
+    date_hierarchy = "last_failed_at"
+    actions = ["retry_selected"]
+    actions_detail = ["retry_one"]
+    list_select_related = ["retried_by"]
+    fieldsets = (
+        (None, {"fields": ("task_name", "status", "queue", "job_id", "task_id", "trace_id")}),
+        ("Call", {"fields": ("args", "kwargs", "headers")}),
+        ("Failure", {"fields": ("exception", "traceback", "attempts", "times_failed")}),
+        (
+            "Timeline",
+            {
+                "fields": (
+                    "first_failed_at",
+                    "last_failed_at",
+                    "retry_count",
+                    "retried_at",
+                    "retried_by",
+                    "resolved_at",
+                )
+            },
+        ),
+    )
+
+    # Rows are written by the workers only: staff read them, retry them, or delete them.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("api.retry_failedtask")
+
+    @display(
+        description="Status",
+        label={
+            FailedTask.Status.FAILED: "danger",
+            FailedTask.Status.RETRIED: "warning",
+            FailedTask.Status.RESOLVED: "success",
+        },
+    )
+    def status_badge(self, obj: FailedTask) -> str:
+        return obj.status
+
+    @display(description="Error")
+    def exception_short(self, obj: FailedTask) -> str:
+        return obj.exception if len(obj.exception) <= 80 else obj.exception[:79] + "…"
+
+    def _retry(self, request: HttpRequest, ids: list[int]) -> None:
+        sent = sum(failed_task_retry(failed_task_id=pk, actor_id=request.user.pk) for pk in ids)
+        skipped = len(ids) - sent
+        if sent:
+            self.message_user(request, f"{sent} task(s) enqueued again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} task(s) skipped: only failed ones can be retried.",
+                messages.WARNING,
+            )
+
+    @action(description="Retry the selected failed tasks", permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset) -> None:
+        self._retry(request, list(queryset.values_list("pk", flat=True)))
+
+    @action(
+        description="Retry",
+        permissions=["retry"],
+        url_path="retry",
+        # A confirmation form that posts: following a link must never enqueue work.
+        dialog=ActionDialog(
+            title="Retry this task?",
+            description="The task is enqueued again with the same arguments and job id.",
+            form_class=None,
+            form_submit_text="Retry",
+        ),
+    )
+    def retry_one(self, request: HttpRequest, form, object_id: str) -> HttpResponseRedirect:
+        self._retry(request, [int(object_id)])
+        return HttpResponseRedirect(reverse("admin:api_failedtask_change", args=[object_id]))
+
+
+# -- django-celery-beat, in Unfold's look (its own admin classes, re-registered) ------------------
+class UnfoldTaskSelectWidget(UnfoldAdminSelectWidget, beat_admin.TaskSelectWidget):
+    pass
+
+
+class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["task"].widget = UnfoldAdminTextInputWidget()
+        self.fields["regtask"].widget = UnfoldTaskSelectWidget()
+
+
+class PeriodicTaskInline(beat_admin.PeriodicTaskInline, TabularInline):
+    pass
+
+
+for _model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+    admin.site.unregister(_model)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
+    form = PeriodicTaskForm
+
+
+@admin.register(IntervalSchedule)
+class IntervalScheduleAdmin(beat_admin.IntervalScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(CrontabSchedule)
+class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(SolarSchedule)
+class SolarScheduleAdmin(beat_admin.SolarScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]
+
+
+@admin.register(ClockedSchedule)
+class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin, ModelAdmin):
+    inlines = [PeriodicTaskInline]
