@@ -156,7 +156,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # "0", "hour": "3"}}} or {"name": {"task": "task.name", "every_seconds": 300}}, optional "kwargs".
 DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {}
 
+from .auth import *  # noqa: E402, F403
 from .celery import *  # noqa: E402, F403
 from .database import *  # noqa: E402, F403
 from .observability import *  # noqa: E402, F403
-from .auth import *  # noqa: E402, F403
