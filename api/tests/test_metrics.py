@@ -212,7 +212,11 @@ def test_gunicorn_workers_share_one_view_of_the_request_metrics(tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{base}/api/health/live", timeout=2).status_code == 200:
+                # Probe another route: a timed-out probe served late must not count below.
+                probe = httpx.get(
+                    f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2
+                )
+                if probe.status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
