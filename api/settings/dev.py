@@ -15,6 +15,9 @@ CELERY_BROKER_URL = SERVICES.broker_url
 CELERY_RESULT_BACKEND = SERVICES.result_backend_url
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env("EMAIL_URL", default=""):
+    # An SMTP server such as docker-compose's Mailpit: EMAIL_HOST, EMAIL_PORT, ... from the URL.
+    vars().update(env.email_url("EMAIL_URL"))
 
 PRINT_SQL = env.bool("EMPORIUM_PRINT_SQL", default=False)
 MIDDLEWARE = [*MIDDLEWARE, "core.devtools.PrintSqlMiddleware"]  # noqa: F405
