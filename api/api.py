@@ -4,6 +4,7 @@ from ninja_extra import NinjaExtraAPI
 
 from api.errors import install_exception_handlers
 from api.health import HealthController
+from products.controllers import CatalogController, StaffCatalogController, StaffProductController
 
 api = NinjaExtraAPI(
     title="Emporium API",
@@ -19,3 +20,4 @@ api = NinjaExtraAPI(
 install_exception_handlers(api)
 
 api.register_controllers(HealthController)
+api.register_controllers(CatalogController, StaffCatalogController, StaffProductController)

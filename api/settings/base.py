@@ -153,3 +153,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # issue's installer. Each issue adds its own: {"name": {"task": "task.name", "crontab": {"minute":
 # "0", "hour": "3"}}} or {"name": {"task": "task.name", "every_seconds": 300}}, optional "kwargs".
 DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {}
+
+from .catalog import *  # noqa: E402, F403
+from .storage import *  # noqa: E402, F403
