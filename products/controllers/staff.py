@@ -4,14 +4,11 @@ Every route needs a staff token and the Django model permission it names; writes
 products.services, which invalidate the public caches after commit.
 """
 
-from typing import Annotated
-
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import File, Form, Header, Path, Query, Status, UploadedFile
 from ninja_extra import ControllerBase, api_controller, route
 from ninja_extra.pagination import paginate
-from pydantic import Field
 
 from api.auth import JWTAuth
 from api.idempotency import HEADER, run_idempotent, validate_key
@@ -59,7 +56,6 @@ from products.services.common import get_or_404
 
 AUTH_ERRORS = {401: dict, 403: dict}
 WRITE_ERRORS = {**AUTH_ERRORS, 400: dict, 404: dict, 409: dict, 422: dict}
-IdempotencyKey = Annotated[str | None, Field(None, max_length=255)]
 
 
 def perm(codename: str) -> list:
@@ -187,7 +183,7 @@ class StaffCatalogController(ControllerBase):
         summary="Reviews, pending first by default",
     )
     @paginate(PageNumberPagination)
-    def reviews(self, status: Query[ReviewStatus | None] = None):
+    def reviews(self, status: ReviewStatus | None = Query(None)):
         qs = Review.objects.order_by("-created_at", "-id")
         return qs.filter(status=status) if status else qs
 
@@ -234,8 +230,8 @@ class StaffProductController(ControllerBase):
     @paginate(PageNumberPagination)
     def products(
         self,
-        q: Query[Annotated[str | None, Field(None, max_length=200, pattern=r"^[^\x00]*$")]] = None,
-        is_active: Query[bool | None] = None,
+        q: str | None = Query(None, max_length=200, pattern=r"^[^\x00]*$"),
+        is_active: bool | None = Query(None),
     ):
         return selectors.staff_products(q=q, is_active=is_active)
 
@@ -332,8 +328,8 @@ class StaffProductController(ControllerBase):
         self,
         product_id: Path[Id],
         file: File[UploadedFile],
-        alt: Form[Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]] = "",
-        position: Form[Annotated[int | None, Field(None, ge=-1_000_000, le=1_000_000)]] = None,
+        alt: str = Form("", max_length=200, pattern=r"^[^\x00]*$"),
+        position: int | None = Form(None, ge=-1_000_000, le=1_000_000),
     ):
         image = services.product_image_add(
             product_id=product_id, file=file, alt=alt, position=position

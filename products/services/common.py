@@ -11,12 +11,12 @@ from django.utils.text import slugify
 from api.errors import Conflict, InvalidInput, NotFound
 
 
-def full_clean(obj: models.Model, *, exclude: list[str] | None = None) -> None:
+def full_clean(obj: models.Model, *, exclude: list[str] | None = None, prefix: str = "") -> None:
     """Model validation as a 422 listing every field, in the API's validation error shape."""
     try:
         obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        raise InvalidInput(details={"errors": validation_errors(exc)}) from None
+        raise InvalidInput(details={"errors": validation_errors(exc, prefix)}) from None
 
 
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:

@@ -118,10 +118,10 @@ def _variant_from_spec(
         low_stock_threshold=spec.get("low_stock_threshold", 5),
         is_active=spec.get("is_active", True),
         is_default=bool(spec.get("is_default", False)),
-        position=spec.get("position", index),
+        position=spec["position"] if spec.get("position") is not None else index,
         stock_quantity=0,  # initial stock is written through the ledger below
     )
-    full_clean(variant, exclude=["product"])
+    full_clean(variant, exclude=["product"], prefix=f"{field}.{index}." if field else "")
     checked = validate_values(
         definitions,
         spec.get("attributes") or {},
