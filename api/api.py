@@ -4,7 +4,7 @@ from ninja_extra import NinjaExtraAPI
 
 from api.errors import install_exception_handlers
 from api.health import HealthController
-from products.controllers import CatalogController, StaffCatalogController, StaffProductController
+from products.controllers import StaffCatalogController, StaffProductController, catalog_router
 
 api = NinjaExtraAPI(
     title="Emporium API",
@@ -20,4 +20,5 @@ api = NinjaExtraAPI(
 install_exception_handlers(api)
 
 api.register_controllers(HealthController)
-api.register_controllers(CatalogController, StaffCatalogController, StaffProductController)
+api.register_controllers(StaffCatalogController, StaffProductController)
+api.add_router("/catalog", catalog_router)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.text import slugify
 from tqdm import tqdm
 
@@ -284,8 +284,27 @@ def seed_catalog(
         bar.close()
         product_prices_refresh()
         product_rating_refresh()
+        _analyze()
         catalog_structure_changed_on_commit()
     return report
+
+
+def _analyze() -> None:
+    """Fresh planner statistics: bulk-loaded tables otherwise look empty until autovacuum."""
+    models = (
+        Category,
+        Brand,
+        AttributeDefinition,
+        Product,
+        ProductAttributeValue,
+        Variant,
+        VariantAttributeValue,
+        ProductImage,
+        Review,
+        StockMovement,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(m._meta.db_table for m in models))
 
 
 def _categories() -> tuple[dict[str, Category], list[tuple[Category, Kind]]]:

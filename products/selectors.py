@@ -16,17 +16,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.files.storage import default_storage
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import StartsWith
 from django.http import HttpRequest
-from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from api import cache as versioned
 from api.errors import InvalidInput, NotFound
-from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from products import catalog_sql
 from products.attributes import filter_key
 from products.models import (
     AttributeDefinition,
@@ -34,39 +34,21 @@ from products.models import (
     Category,
     Product,
     ProductAttributeValue,
-    ProductImage,
     Review,
     ReviewStatus,
     Variant,
     VariantAttributeValue,
 )
 from products.schemas import (
-    BrandOut,
-    CategoryDetailOut,
-    CategoryNodeOut,
-    ProductDetailOut,
     ProductFilter,
-    ProductListItemOut,
 )
 from products.services.events import LISTS_VERSION, STRUCTURE_VERSION, product_version
 
 logger = logging.getLogger("products.selectors")
 
-LIST_PAGE = Page[ProductListItemOut]
-BRAND_PAGE = Page[BrandOut]
 # Query parameters with a meaning of their own: never read as attribute codes.
 RESERVED_PARAMS = {*ProductFilter.model_fields, "page", "page_size"}
 MAX_ATTRIBUTE_FILTERS = 20
-
-SORTS = {
-    "newest": ("-created_at", "-id"),
-    "price": ("price_min", "id"),
-    "-price": ("-price_min", "-id"),
-    "rating": ("-rating_avg", "-rating_count", "-id"),
-    "popularity": ("-sales_count", "-id"),
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-}
 
 
 def _cache_on() -> bool:
@@ -135,8 +117,7 @@ def _tree_out(node: dict) -> dict:
 def category_tree_json() -> bytes:
     def build() -> bytes:
         roots, _nodes = _category_forest(_category_rows())
-        adapter = TypeAdapter(list[CategoryNodeOut])
-        return adapter.dump_json(adapter.validate_python([_tree_out(r) for r in roots]))
+        return to_json([_tree_out(root) for root in roots])
 
     return _cached("catalog:tree", [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE, build)
 
@@ -159,7 +140,7 @@ def category_detail_json(slug: str) -> bytes:
                 {k: c[k] for k in ("id", "name", "slug", "product_count")} for c in node["children"]
             ],
         }
-        return CategoryDetailOut.model_validate(data).model_dump_json().encode()
+        return to_json(data)
 
     return _cached(
         f"catalog:category:{_digest(slug)}", [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE, build
@@ -189,7 +170,7 @@ def brand_list_json(request: HttpRequest, page: int, page_size: int) -> bytes:
             }
             for b in brands[rows]
         ]
-        return _page_json(BRAND_PAGE, request, {}, count, page, page_size, results)
+        return _page_json(request, [], count, page, page_size, results)
 
     key = f"catalog:brands:{_digest(request.get_host(), page, page_size)}"
     return _cached(key, [LISTS_VERSION], settings.CATALOG_CACHE_TTL_LIST, build)
@@ -224,11 +205,14 @@ def _attribute_params(request: HttpRequest, filters: ProductFilter) -> dict[str,
     return {code: values for code, values in wanted.items() if values}
 
 
-def _attribute_filter(wanted: Mapping[str, list[str]], *, strict: set[str]) -> Q | None:
-    """Q for the products matching every code (values OR-ed). Codes no filterable definition
-    has are an error when named through attr=, and ignored as plain parameters (utm_source...)."""
+def _attribute_levels(
+    wanted: Mapping[str, list[str]], *, strict: set[str]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Split the wanted codes into product-level and variant-level ones. Codes no filterable
+    definition has are an error when named through attr=, and ignored as plain parameters
+    (utm_source...)."""
     if not wanted:
-        return None
+        return {}, {}
     levels: dict[str, set[bool]] = defaultdict(set)
     for code, is_variant in AttributeDefinition.objects.filter(
         code__in=list(wanted), is_filterable=True
@@ -241,37 +225,14 @@ def _attribute_filter(wanted: Mapping[str, list[str]], *, strict: set[str]) -> Q
             code="invalid_filter",
             details={"codes": unknown},
         )
-    condition = Q()
-    variant_match = Variant.objects.filter(product=OuterRef("pk"), is_active=True)
-    variant_codes = 0
-    for code, is_variant in levels.items():
-        values = wanted[code]
-        if True in is_variant:
-            variant_match = variant_match.filter(
-                Exists(
-                    VariantAttributeValue.objects.filter(
-                        variant=OuterRef("pk"), definition__code=code, value_key__in=values
-                    )
-                )
-            )
-            variant_codes += 1
-        else:
-            condition &= Q(
-                Exists(
-                    ProductAttributeValue.objects.filter(
-                        product=OuterRef("pk"), definition__code=code, value_key__in=values
-                    )
-                )
-            )
-    if variant_codes:
-        condition &= Q(Exists(variant_match))
-    if not levels:
-        return None
-    return condition
+    product_level = {c: wanted[c] for c, kinds in levels.items() if True not in kinds}
+    variant_level = {c: wanted[c] for c, kinds in levels.items() if True in kinds}
+    return product_level, variant_level
 
 
-def product_list_queryset(request: HttpRequest, filters: ProductFilter) -> QuerySet[Product]:
-    qs = visible_products()
+def product_list_query(request: HttpRequest, filters: ProductFilter) -> catalog_sql.ListQuery:
+    """The filters as SQL: at most two lookups (category path, attribute codes) to build it."""
+    query = catalog_sql.ListQuery()
     if filters.category:
         path = (
             Category.objects.filter(slug=filters.category, is_active=True)
@@ -280,30 +241,21 @@ def product_list_queryset(request: HttpRequest, filters: ProductFilter) -> Query
         )
         if path is None:
             raise NotFound("No such category.", code="category_not_found")
-        qs = qs.filter(category__path__startswith=path)
+        query.category_path(path)
     if filters.brand:
-        qs = qs.filter(brand__slug__in=filters.brand)
+        query.brands(filters.brand)
     if filters.featured is not None:
-        qs = qs.filter(is_featured=filters.featured)
+        query.featured(filters.featured)
     if filters.price_min is not None or filters.price_max is not None:
-        priced = Variant.objects.filter(product=OuterRef("pk"), is_active=True).annotate(
-            effective=Coalesce("price", OuterRef("base_price"), output_field=DecimalField())
-        )
-        if filters.price_min is not None:
-            priced = priced.filter(effective__gte=filters.price_min)
-        if filters.price_max is not None:
-            priced = priced.filter(effective__lte=filters.price_max)
-        qs = qs.filter(Exists(priced))
+        query.price_range(filters.price_min, filters.price_max)
     if filters.in_stock is not None:
-        stocked = Exists(
-            Variant.objects.filter(product=OuterRef("pk"), is_active=True, stock_quantity__gt=0)
-        )
-        qs = qs.filter(stocked if filters.in_stock else ~stocked)
+        query.in_stock(filters.in_stock)
     strict = {item.partition(":")[0].strip().lower() for item in filters.attr}
-    attribute_q = _attribute_filter(_attribute_params(request, filters), strict=strict)
-    if attribute_q is not None:
-        qs = qs.filter(attribute_q)
-    return qs.order_by(*SORTS[filters.sort])
+    product_level, variant_level = _attribute_levels(
+        _attribute_params(request, filters), strict=strict
+    )
+    query.attributes(product_level, variant_level)
+    return query
 
 
 def product_list_json(
@@ -312,85 +264,15 @@ def product_list_json(
     page_size = min(page_size, MAX_PAGE_SIZE)
 
     def build() -> bytes:
-        qs = product_list_queryset(request, filters)
-        count = qs.count()
-        rows = list(
-            qs.annotate(image_name=_primary_image("image"), image_alt=_primary_image("alt")).values(
-                *PRODUCT_COLUMNS, "image_name", "image_alt"
-            )[_page_rows(count, page, page_size)]
-        )
-        results = _list_items(rows)
-        return _page_json(
-            LIST_PAGE, request, _canonical_params(request), count, page, page_size, results
-        )
+        query = product_list_query(request, filters)
+        count = query.count()
+        rows = _page_rows(count, page, page_size)
+        cards = query.page(filters.sort, rows.start, page_size) if count else []
+        results = _list_items(cards)
+        return _page_json(request, _canonical_params(request), count, page, page_size, results)
 
     key = f"catalog:list:{_digest(request.get_host(), sorted(request.GET.lists()))}"
     return _cached(key, [LISTS_VERSION], settings.CATALOG_CACHE_TTL_LIST, build)
-
-
-PRODUCT_COLUMNS = (
-    "id",
-    "name",
-    "slug",
-    "base_price",
-    "price_min",
-    "price_max",
-    "is_featured",
-    "rating_avg",
-    "rating_count",
-    "brand_id",
-    "brand__name",
-    "brand__slug",
-    "category_id",
-    "category__name",
-    "category__slug",
-)
-VARIANT_COLUMNS = (
-    "id",
-    "product_id",
-    "sku",
-    "name",
-    "price",
-    "compare_at_price",
-    "stock_quantity",
-    "low_stock_threshold",
-    "is_default",
-)
-
-
-def _primary_image(column: str) -> Subquery:
-    return Subquery(
-        ProductImage.objects.filter(product=OuterRef("pk"))
-        .order_by("position", "id")
-        .values(column)[:1]
-    )
-
-
-def _variants_with_attributes(
-    product_ids: list[int], *, detailed: bool
-) -> dict[int, list[dict[str, Any]]]:
-    """Active variants per product with their attribute values: two queries."""
-    variants = list(
-        Variant.objects.filter(product_id__in=product_ids, is_active=True)
-        .order_by("product_id", "position", "id")
-        .values(*VARIANT_COLUMNS)
-    )
-    columns = ["variant_id", "definition__code", "value_text"]
-    if detailed:
-        columns += ["definition__name", "definition__type", "definition__unit"]
-    values = (
-        VariantAttributeValue.objects.filter(variant_id__in=[v["id"] for v in variants])
-        .order_by("definition__position", "definition__code")
-        .values(*columns)
-    )
-    by_variant: dict[int, list[dict]] = defaultdict(list)
-    for value in values:
-        by_variant[value["variant_id"]].append(value)
-    grouped: dict[int, list[dict]] = defaultdict(list)
-    for variant in variants:
-        variant["attribute_rows"] = by_variant.get(variant["id"], [])
-        grouped[variant["product_id"]].append(variant)
-    return grouped
 
 
 def _price_summary(row: dict, variants: list[dict]) -> dict[str, Any]:
@@ -414,33 +296,36 @@ def _price_summary(row: dict, variants: list[dict]) -> dict[str, Any]:
 
 def _refs(row: dict) -> dict[str, Any]:
     return {
-        "brand": {"id": row["brand_id"], "name": row["brand__name"], "slug": row["brand__slug"]}
+        "brand": {"id": row["brand_id"], "name": row["brand_name"], "slug": row["brand_slug"]}
         if row["brand_id"]
         else None,
         "category": {
             "id": row["category_id"],
-            "name": row["category__name"],
-            "slug": row["category__slug"],
+            "name": row["category_name"],
+            "slug": row["category_slug"],
         },
     }
 
 
-def _list_items(rows: list[dict]) -> list[dict]:
-    variants_by_product = _variants_with_attributes([r["id"] for r in rows], detailed=False)
+def _list_items(cards: list[dict]) -> list[dict]:
+    """ProductListItemOut dicts for the page's cards, with their variants: one query."""
+    if not cards:
+        return []
+    variants_by_product = catalog_sql.variant_rows([c["id"] for c in cards], detailed=False)
     items = []
-    for row in rows:
-        variants = variants_by_product.get(row["id"], [])
-        summary = _price_summary(row, variants)
+    for row in cards:
+        pid = row["id"]
+        variants = variants_by_product.get(pid, [])
         items.append(
             {
-                "id": row["id"],
+                "id": pid,
                 "name": row["name"],
                 "slug": row["slug"],
                 **_refs(row),
-                **summary,
+                **_price_summary(row, variants),
                 "is_featured": row["is_featured"],
-                "image": {"url": image_url(row["image_name"]), "alt": row["image_alt"]}
-                if row["image_name"]
+                "image": {"url": image_url(row["image"]), "alt": row["image_alt"]}
+                if row["image"]
                 else None,
                 "rating": {"average": row["rating_avg"], "count": row["rating_count"]},
                 "variants": [
@@ -451,9 +336,7 @@ def _list_items(rows: list[dict]) -> list[dict]:
                         "price": v["effective_price"],
                         "compare_at_price": v["compare_at_price"],
                         "in_stock": v["stock_quantity"] > 0,
-                        "attributes": {
-                            a["definition__code"]: a["value_text"] for a in v["attribute_rows"]
-                        },
+                        "attributes": v["attributes"],
                     }
                     for v in variants
                 ],
@@ -465,19 +348,28 @@ def _list_items(rows: list[dict]) -> list[dict]:
 # -- product detail -----------------------------------------------------------------------------
 
 
+# slug -> product id, as this process last saw it: lets a cache hit take one round trip
+# (entry and tokens in one MGET). Only a hint: every use is checked against the entry's own id.
+_SLUG_HINTS: dict[str, int] = {}
+_SLUG_HINTS_MAX = 50_000
+
+
 def product_detail_json(slug: str) -> bytes:
     """One product page. The cache entry sits under the slug and remembers the product id; it
     is fresh while the structure token and that product's token are unchanged."""
     key = f"catalog:detail:{_digest(slug)}"
     ttl = settings.CATALOG_CACHE_TTL_DETAIL
     if not _cache_on() or ttl <= 0:
-        product_id = _visible_product_id(slug)
-        return _detail_bytes(product_id, slug)
+        return _detail_bytes(_visible_product_id(slug), slug)
     try:
-        entry, _ = versioned.entry_get(key)
+        hint = _SLUG_HINTS.get(slug)
+        versions = [STRUCTURE_VERSION, product_version(hint)] if hint else []
+        entry, stamp = versioned.entry_get(key, versions)
         if entry is not None:
-            current = versioned.versions_get([STRUCTURE_VERSION, product_version(entry.meta)])
-            if entry.stamp == current:
+            if entry.meta != hint:
+                stamp = versioned.versions_get([STRUCTURE_VERSION, product_version(entry.meta)])
+            if entry.stamp == stamp:
+                _remember(slug, entry.meta)
                 return entry.body
     except Exception:
         logger.exception("cache read failed", extra={"key": key})
@@ -487,69 +379,39 @@ def product_detail_json(slug: str) -> bytes:
     stamp = versioned.versions_get([STRUCTURE_VERSION, product_version(product_id)])
     body = _detail_bytes(product_id, slug)
     versioned.entry_set(key, stamp, body, ttl, meta=product_id)
+    _remember(slug, product_id)
     return body
 
 
+def _remember(slug: str, product_id: int) -> None:
+    if len(_SLUG_HINTS) >= _SLUG_HINTS_MAX:
+        _SLUG_HINTS.clear()
+    _SLUG_HINTS[slug] = product_id
+
+
 def _visible_product_id(slug: str) -> int:
-    product_id = visible_products().filter(slug=slug).values_list("id", flat=True).first()
+    product_id = catalog_sql.visible_product_id(slug)
     if product_id is None:
         raise NotFound("No such product.", code="product_not_found")
     return product_id
 
 
 def _detail_bytes(product_id: int, slug: str) -> bytes:
-    crumbs = (
-        Category.objects.filter(StartsWith(OuterRef("category__path"), F("path")))
-        .order_by("depth")
-        .values(json=JSONObject(id="id", name="name", slug="slug"))
-    )
-    ratings = (
-        Review.objects.filter(product=OuterRef("pk"), status=ReviewStatus.PUBLISHED)
-        .order_by()
-        .values("product")
-        .annotate(
-            json=JSONObject(**{f"r{n}": Count("id", filter=Q(rating=n)) for n in range(1, 6)})
-        )
-        .values("json")
-    )
-    row = (
-        visible_products()
-        .filter(pk=product_id, slug=slug)
-        .annotate(breadcrumbs=ArraySubquery(crumbs), ratings=Subquery(ratings))
-        .values(
-            *PRODUCT_COLUMNS, "description", "created_at", "updated_at", "breadcrumbs", "ratings"
-        )
-        .first()
-    )
+    """ProductDetailOut as JSON: two queries (the product with its images, attributes,
+    breadcrumbs and rating counts; then its variants)."""
+    row = catalog_sql.product_detail_row(product_id, slug)
     if row is None:  # renamed or hidden between the id lookup and now
         raise NotFound("No such product.", code="product_not_found")
-    images = list(
-        ProductImage.objects.filter(product_id=product_id)
-        .order_by("position", "id")
-        .values("id", "image", "alt", "width", "height", "position")
-    )
-    attributes = list(
-        ProductAttributeValue.objects.filter(product_id=product_id)
-        .order_by("definition__position", "definition__code")
-        .values(
-            "definition__code",
-            "definition__name",
-            "definition__type",
-            "definition__unit",
-            "value_text",
-        )
-    )
-    variants = _variants_with_attributes([product_id], detailed=True).get(product_id, [])
+    variants = catalog_sql.variant_rows([product_id], detailed=True).get(product_id, [])
     summary = _price_summary(row, variants)
     options: dict[str, dict] = {}
     for variant in variants:
-        for a in variant["attribute_rows"]:
+        for a in variant["attributes"]:
             option = options.setdefault(
-                a["definition__code"],
-                {"code": a["definition__code"], "name": a["definition__name"], "values": []},
+                a["code"], {"code": a["code"], "name": a["name"], "values": []}
             )
-            if a["value_text"] not in option["values"]:
-                option["values"].append(a["value_text"])
+            if a["value"] not in option["values"]:
+                option["values"].append(a["value"])
     counts = row["ratings"] or {}
     data = {
         "id": row["id"],
@@ -557,17 +419,21 @@ def _detail_bytes(product_id: int, slug: str) -> bytes:
         "slug": row["slug"],
         "description": row["description"],
         **_refs(row),
-        "breadcrumbs": row["breadcrumbs"],
+        "breadcrumbs": row["breadcrumbs"] or [],
         **summary,
         "is_featured": row["is_featured"],
         "images": [
             {
-                **{k: i[k] for k in ("id", "alt", "width", "height", "position")},
+                "id": i["id"],
                 "url": image_url(i["image"]),
+                "alt": i["alt"],
+                "width": i["width"],
+                "height": i["height"],
+                "position": i["position"],
             }
-            for i in images
+            for i in row["images"]
         ],
-        "attributes": [_attribute_out(a) for a in attributes],
+        "attributes": row["attributes"],
         "options": list(options.values()),
         "variants": [
             {
@@ -579,29 +445,19 @@ def _detail_bytes(product_id: int, slug: str) -> bytes:
                 "in_stock": v["stock_quantity"] > 0,
                 "stock_status": _stock_status(v),
                 "is_default": v["is_default"],
-                "attributes": [_attribute_out(a) for a in v["attribute_rows"]],
+                "attributes": v["attributes"],
             }
             for v in variants
         ],
         "rating": {
             "average": row["rating_avg"],
             "count": row["rating_count"],
-            "distribution": {str(n): counts.get(f"r{n}", 0) for n in range(1, 6)},
+            "distribution": {str(n): counts.get(str(n), 0) for n in range(1, 6)},
         },
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
-    return ProductDetailOut.model_validate(data).model_dump_json().encode()
-
-
-def _attribute_out(row: dict) -> dict[str, str]:
-    return {
-        "code": row["definition__code"],
-        "name": row["definition__name"],
-        "type": row["definition__type"],
-        "value": row["value_text"],
-        "unit": row["definition__unit"],
-    }
+    return to_json(data)
 
 
 def _stock_status(variant: dict) -> str:
@@ -801,15 +657,15 @@ def _canonical_params(request: HttpRequest) -> list[tuple[str, str]]:
 
 
 def _page_json(
-    page_model: Any,
     request: HttpRequest,
-    params: Iterable[tuple[str, str]] | dict,
+    params: Iterable[tuple[str, str]],
     count: int,
     page: int,
     page_size: int,
     results: list[dict],
 ) -> bytes:
-    params = list(params.items() if isinstance(params, dict) else params)
+    """A Page answer; links keep the query's other parameters."""
+    params = list(params)
     if not any(name == "page_size" for name, _ in params) and page_size != DEFAULT_PAGE_SIZE:
         params.append(("page_size", str(page_size)))
     pages = max(1, math.ceil(count / page_size))
@@ -819,13 +675,14 @@ def _page_json(
         query = urlencode([*params, ("page", str(number))] if number > 1 else params)
         return f"{base}?{query}" if query else base
 
-    data = {
-        "count": count,
-        "page": page,
-        "page_size": page_size,
-        "pages": pages,
-        "next": link(page + 1) if page < pages else None,
-        "previous": link(page - 1) if page > 1 else None,
-        "results": results,
-    }
-    return page_model.model_validate(data).model_dump_json().encode()
+    return to_json(
+        {
+            "count": count,
+            "page": page,
+            "page_size": page_size,
+            "pages": pages,
+            "next": link(page + 1) if page < pages else None,
+            "previous": link(page - 1) if page > 1 else None,
+            "results": results,
+        }
+    )

@@ -7,7 +7,7 @@ products.services, which invalidate the public caches after commit.
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import File, Form, Header, Path, Query, Status, UploadedFile
-from ninja_extra import ControllerBase, api_controller, route
+from ninja_extra import api_controller, route
 from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth
@@ -15,6 +15,7 @@ from api.idempotency import HEADER, run_idempotent, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from products import selectors, services
+from products.controllers.base import CatalogControllerBase
 from products.models import (
     AttributeDefinition,
     Brand,
@@ -68,7 +69,7 @@ def _changes(payload) -> dict:
 
 
 @api_controller("/staff/catalog", tags=["staff: catalog"], auth=JWTAuth())
-class StaffCatalogController(ControllerBase):
+class StaffCatalogController(CatalogControllerBase):
     """Categories, brands, attribute definitions and review moderation."""
 
     # -- categories -----------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def _movement_out(movement: StockMovement | None) -> dict | None:
 
 
 @api_controller("/staff/catalog", tags=["staff: catalog"], auth=JWTAuth())
-class StaffProductController(ControllerBase):
+class StaffProductController(CatalogControllerBase):
     """Products, variants, images and stock."""
 
     @route.get(
