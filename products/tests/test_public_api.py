@@ -270,3 +270,35 @@ def test_a_variant_is_in_stock_only_with_stock(client, db):
     product = ProductFactory(slug="mug", default_variant=False)
     VariantFactory(product=product, stock_quantity=0, is_default=True)
     assert get(client, "/api/catalog/products/mug")["in_stock"] is False
+
+
+def test_answers_match_their_documented_schemas(client, catalog):
+    """The cached bytes are built without the response models: check them against the models."""
+    from pydantic import TypeAdapter
+
+    from api.pagination import Page
+    from products.schemas import (
+        BrandOut,
+        CategoryDetailOut,
+        CategoryNodeOut,
+        ProductDetailOut,
+        ProductListItemOut,
+    )
+
+    TypeAdapter(list[CategoryNodeOut]).validate_python(get(client, "/api/catalog/categories"))
+    CategoryDetailOut.model_validate(get(client, "/api/catalog/categories/shoes"))
+    Page[BrandOut].model_validate(get(client, "/api/catalog/brands"))
+    listing = get(client, "/api/catalog/products")
+    Page[ProductListItemOut].model_validate(listing)
+    for item in listing["results"]:
+        assert set(item) == set(ProductListItemOut.model_fields)
+        detail = get(client, f"/api/catalog/products/{item['slug']}")
+        ProductDetailOut.model_validate(detail)
+        assert set(detail) == set(ProductDetailOut.model_fields)
+
+
+def test_low_stock_variants_for_the_alert(catalog):
+    from products.selectors import low_stock_variants
+
+    # Blue runner 5 (threshold 5), red runner 0: both low; laptops and slipper have 10.
+    assert [v.sku for v in low_stock_variants()] == ["RR-RED-43", "RR-BLUE-42"]
