@@ -37,7 +37,8 @@ def filter_key(raw: str) -> str:
         number = Decimal(text)
     except InvalidOperation:
         return text.casefold()[:255]
-    if number.is_finite() and abs(number) < MAX_NUMBER:
+    # Stored numbers have at most 4 decimals: "1e-1000000" is text, not a million zeros.
+    if number.is_finite() and abs(number) < MAX_NUMBER and number.as_tuple().exponent >= -4:
         return canonical_number(number)
     return text.casefold()[:255]
 
@@ -56,6 +57,8 @@ def coerce(definition: AttributeDefinition, raw: Any) -> tuple[str, Decimal | No
             raise ValidationError("Expected a number.", code="invalid_number") from None
         if not number.is_finite() or abs(number) >= MAX_NUMBER:
             raise ValidationError("The number is out of range.", code="invalid_number")
+        if number != number.quantize(Decimal("0.0001")):
+            raise ValidationError("At most 4 decimal places.", code="invalid_number")
         number = number.quantize(Decimal("0.0001"))
         return canonical_number(number), number, None
     if kind == AttributeType.BOOLEAN:

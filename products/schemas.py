@@ -43,7 +43,8 @@ Money = Annotated[
 Position = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 Quantity = Annotated[int, Field(ge=0, le=1_000_000_000)]
 AttributeInput = dict[
-    Annotated[str, StringConstraints(max_length=50)], str | bool | int | Decimal | None
+    Annotated[str, StringConstraints(max_length=50)],
+    Annotated[str, StringConstraints(max_length=255)] | bool | int | Decimal | None,
 ]
 
 

@@ -227,3 +227,8 @@ def test_category_move_is_refused_when_it_would_orphan_values():
     services.product_update(product_id=product.pk, category_id=other.pk, attributes={})
     assert not ProductAttributeValue.objects.filter(definition=definition).exists()
     assert Category.objects.count() == 2
+
+
+def test_absurd_numbers_stay_text_in_filters():
+    assert filter_key("1e-1000000") == "1e-1000000"
+    assert filter_key("1.5E+2") == "150"
