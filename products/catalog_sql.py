@@ -223,6 +223,12 @@ _VALUE_MATCH = (
 )
 
 
+_IN_CATEGORY = (
+    "p.category_id = ANY(ARRAY(SELECT c.id FROM {category} c WHERE c.path LIKE ("
+    "SELECT s.path FROM {category} s WHERE s.slug = %s AND s.is_active) || '%%'))"
+).format(**T)
+
+
 class ListQuery:
     """The WHERE clause of a product list, built from parsed filters; values are parameters,
     the SQL text only ever comes from the constants above."""
@@ -231,13 +237,10 @@ class ListQuery:
         self.where = ["p.is_active", _HIDDEN_BRANCH]
         self.params: list[Any] = []
 
-    def category_path(self, path: str) -> None:
-        self.where.append(
-            "p.category_id = ANY(ARRAY(SELECT c.id FROM {category} c WHERE c.path LIKE %s))".format(
-                **T
-            )
-        )
-        self.params.append(path + "%")
+    def category(self, slug: str) -> None:
+        """The category named by its slug and every category below it (none if inactive)."""
+        self.where.append(_IN_CATEGORY)
+        self.params.append(slug)
 
     def brands(self, slugs: list[str]) -> None:
         self.where.append(

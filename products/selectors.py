@@ -231,17 +231,10 @@ def _attribute_levels(
 
 
 def product_list_query(request: HttpRequest, filters: ProductFilter) -> catalog_sql.ListQuery:
-    """The filters as SQL: at most two lookups (category path, attribute codes) to build it."""
+    """The filters as SQL; attribute filters need one lookup (which codes exist, and where)."""
     query = catalog_sql.ListQuery()
     if filters.category:
-        path = (
-            Category.objects.filter(slug=filters.category, is_active=True)
-            .values_list("path", flat=True)
-            .first()
-        )
-        if path is None:
-            raise NotFound("No such category.", code="category_not_found")
-        query.category_path(path)
+        query.category(filters.category)
     if filters.brand:
         query.brands(filters.brand)
     if filters.featured is not None:
@@ -266,6 +259,8 @@ def product_list_json(
     def build() -> bytes:
         query = product_list_query(request, filters)
         count = query.count()
+        if not count and filters.category and not _active_category(filters.category):
+            raise NotFound("No such category.", code="category_not_found")
         rows = _page_rows(count, page, page_size)
         cards = query.page(filters.sort, rows.start, page_size) if count else []
         results = _list_items(cards)
@@ -273,6 +268,10 @@ def product_list_json(
 
     key = f"catalog:list:{_digest(request.get_host(), sorted(request.GET.lists()))}"
     return _cached(key, [LISTS_VERSION], settings.CATALOG_CACHE_TTL_LIST, build)
+
+
+def _active_category(slug: str) -> bool:
+    return Category.objects.filter(slug=slug, is_active=True).exists()
 
 
 def _price_summary(row: dict, variants: list[dict]) -> dict[str, Any]:
