@@ -40,7 +40,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-os.environ.setdefault("XDG_RUNTIME_DIR", str(ROOT / ".data" / "run"))
 
 TARGETS = {"list cold": 0.08, "list warm": 0.50, "detail cold": 0.10, "detail warm": 0.50}
 
