@@ -10,6 +10,7 @@ from core.controllers import (
     MeController,
     StaffUserController,
 )
+from products.controllers import StaffCatalogController, StaffProductController, catalog_router
 
 api = NinjaExtraAPI(
     title="Emporium API",
@@ -26,3 +27,5 @@ install_exception_handlers(api)
 
 api.register_controllers(HealthController)
 api.register_controllers(AuthController, MeController, AddressController, StaffUserController)
+api.register_controllers(StaffCatalogController, StaffProductController)
+api.add_router("/catalog", catalog_router)

@@ -157,6 +157,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {}
 
 from .auth import *  # noqa: E402, F403
+from .catalog import *  # noqa: E402, F403
 from .celery import *  # noqa: E402, F403
 from .database import *  # noqa: E402, F403
 from .observability import *  # noqa: E402, F403
+from .storage import *  # noqa: E402, F403

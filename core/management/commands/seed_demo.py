@@ -1,19 +1,50 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from core.seed import demo_users_ensure
 
 
 class Command(BaseCommand):
-    help = "Seed demo data: a staff login and a customer (the catalog issue adds the catalog)."
+    help = (
+        "Seed demo data: a staff login, a customer and a demo catalog (skipped when a catalog "
+        "exists; --reset rebuilds it). The same --seed gives the same catalog."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--seed", type=int, default=42, help="Random seed, for repeatable data."
         )
+        parser.add_argument(
+            "--products", type=int, default=300, help="How many products (up to 100,000)."
+        )
+        parser.add_argument(
+            "--variants",
+            type=int,
+            default=None,
+            help="Exactly this many variants per product (default: a natural mix).",
+        )
+        parser.add_argument("--reset", action="store_true", help="Delete the catalog first.")
+        parser.add_argument("--no-reviews", action="store_true")
+        parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
+        from products.seed import seed_catalog
+
+        if not 0 <= options["products"] <= 100_000:
+            raise CommandError("--products must be between 0 and 100000")
+        if options["variants"] is not None and not 1 <= options["variants"] <= 16:
+            raise CommandError("--variants must be between 1 and 16")
         demo_users_ensure()
+        if options["products"]:
+            report = seed_catalog(
+                products=options["products"],
+                seed=options["seed"],
+                variants=options["variants"],
+                reviews=not options["no_reviews"],
+                progress=not options["no_progress"],
+                reset=options["reset"],
+            )
+            self.stdout.write(report.summary())
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo staff {settings.DEMO_STAFF_EMAIL} / {settings.DEMO_STAFF_PASSWORD}; "

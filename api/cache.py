@@ -1,0 +1,141 @@
+"""Cached response bytes under version tokens, invalidated right after commit.
+
+A cached entry is stored with the *stamp* of the version tokens it was built under, read before
+the database was. A write replaces the tokens of what it touched, after its commit
+(`versions_bump_on_commit`). An entry whose stamp no longer matches is a miss, so a reader that
+raced a write (read the old rows, stored after the bump) can never serve the old data again, and
+one bump invalidates every list page at once without finding or deleting keys.
+
+    body = cached_bytes("catalog:list:<hash>", versions=["catalog:lists"], ttl=60, build=render)
+    versions_bump_on_commit("catalog:lists", f"catalog:product:{product.pk}")
+
+Tokens are random, never counters: a token that was evicted or expired is re-created with a new
+value, so old entries cannot match it by accident. Any Django cache backend works; with Redis a
+hit is one MGET and no database query.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+from django.db import transaction
+
+logger = logging.getLogger("api.cache")
+
+VERSION_PREFIX = "ver:"
+# Tokens outlive every entry stamped with them; an expired token only costs a miss.
+VERSION_TTL = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Entry:
+    stamp: tuple[str, ...]
+    body: bytes
+    meta: Any = None
+
+
+def _cache(alias: str = "default"):
+    return caches[alias]
+
+
+def _new_token() -> str:
+    return secrets.token_hex(8)
+
+
+def _version_key(name: str) -> str:
+    return VERSION_PREFIX + name
+
+
+def versions_get(names: Sequence[str], *, alias: str = "default") -> tuple[str, ...]:
+    """The current token of each name, creating missing ones (one MGET when all exist)."""
+    if not names:
+        return ()
+    cache = _cache(alias)
+    keys = [_version_key(name) for name in names]
+    found = cache.get_many(keys)
+    return _fill_missing(cache, keys, found)
+
+
+def _fill_missing(cache, keys: list[str], found: dict[str, Any]) -> tuple[str, ...]:
+    tokens = []
+    for key in keys:
+        token = found.get(key)
+        if token is None:
+            # add() is SET NX: concurrent creators agree on whichever token landed first.
+            cache.add(key, _new_token(), VERSION_TTL)
+            token = cache.get(key) or _new_token()
+        tokens.append(token)
+    return tuple(tokens)
+
+
+def versions_bump(*names: str, alias: str = "default") -> None:
+    """Give each name a new token now: every entry stamped with the old one becomes a miss."""
+    if names:
+        _cache(alias).set_many(
+            {_version_key(name): _new_token() for name in dict.fromkeys(names)}, VERSION_TTL
+        )
+
+
+def versions_bump_on_commit(*names: str, alias: str = "default") -> None:
+    """Bump after the current transaction commits (at once outside one; never on rollback)."""
+    transaction.on_commit(lambda: _bump_safely(names, alias))
+
+
+def _bump_safely(names: Iterable[str], alias: str) -> None:
+    try:
+        versions_bump(*names, alias=alias)
+    except Exception:
+        # The write is committed whatever happens here; a cache outage must not turn it into
+        # an error. Entries expire with their TTL.
+        logger.exception("cache version bump failed", extra={"versions": list(names)})
+
+
+def entry_get(
+    key: str, versions: Sequence[str] = (), *, alias: str = "default"
+) -> tuple[Entry | None, tuple[str, ...]]:
+    """The stored entry under `key` (None when absent) and the current stamp of `versions`,
+    read together in one MGET. The entry is fresh when `entry.stamp == stamp`."""
+    cache = _cache(alias)
+    version_keys = [_version_key(name) for name in versions]
+    found = cache.get_many([key, *version_keys])
+    stamp = _fill_missing(cache, version_keys, found)
+    raw = found.get(key)
+    entry = Entry(*raw) if isinstance(raw, tuple) and len(raw) == 3 else None
+    return entry, stamp
+
+
+def entry_set(
+    key: str, stamp: tuple[str, ...], body: bytes, ttl: int, *, meta: Any = None, alias="default"
+) -> None:
+    _cache(alias).set(key, (stamp, body, meta), ttl)
+
+
+def cached_bytes(
+    key: str,
+    *,
+    versions: Sequence[str],
+    ttl: int,
+    build: Callable[[], bytes],
+    alias: str = "default",
+) -> bytes:
+    """The bytes under `key` when built under the current `versions`, else `build()` stored."""
+    if ttl <= 0:
+        return build()
+    try:
+        entry, stamp = entry_get(key, versions, alias=alias)
+    except Exception:
+        logger.exception("cache read failed", extra={"key": key})
+        return build()
+    if entry is not None and entry.stamp == stamp:
+        return entry.body
+    body = build()
+    try:
+        entry_set(key, stamp, body, ttl, alias=alias)
+    except Exception:
+        logger.exception("cache write failed", extra={"key": key})
+    return body

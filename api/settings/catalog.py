@@ -1,0 +1,14 @@
+"""Catalog: cache lifetimes of the public reads, review moderation."""
+
+from .base import env
+
+# Seconds a cached public answer may live; every change invalidates it right after commit
+# anyway, so the TTL only bounds memory and the damage of a missed invalidation.
+CATALOG_CACHE_TTL_TREE = env.int("CATALOG_CACHE_TTL_TREE", default=300)
+CATALOG_CACHE_TTL_LIST = env.int("CATALOG_CACHE_TTL_LIST", default=60)
+CATALOG_CACHE_TTL_DETAIL = env.int("CATALOG_CACHE_TTL_DETAIL", default=300)
+# Off: every public read is built from the database (the benchmark's cold runs use this).
+CATALOG_CACHE_ENABLED = env.bool("CATALOG_CACHE_ENABLED", default=True)
+
+# True: a customer's review is published at once; False: it waits for moderation.
+REVIEWS_PUBLISH_IMMEDIATELY = env.bool("REVIEWS_PUBLISH_IMMEDIATELY", default=False)

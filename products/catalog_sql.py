@@ -1,0 +1,309 @@
+# ruff: noqa: S608 - the SQL is built from the models' table names at import, never from input
+"""Hand-written SQL for the public product reads.
+
+Why not the ORM here: building and compiling these querysets (subqueries, JSON aggregates) took
+more Python time than the database took to run them, on every uncached request (measured with
+bench/run.py). Each statement is built once at import from the models' table names; the
+filters of the product list stay in the ORM (they vary per request) and only pick ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from products.models import (
+    AttributeDefinition,
+    Brand,
+    Category,
+    Product,
+    ProductAttributeValue,
+    ProductImage,
+    Review,
+    ReviewStatus,
+    Variant,
+    VariantAttributeValue,
+)
+
+T = {
+    "product": Product._meta.db_table,
+    "variant": Variant._meta.db_table,
+    "category": Category._meta.db_table,
+    "brand": Brand._meta.db_table,
+    "image": ProductImage._meta.db_table,
+    "definition": AttributeDefinition._meta.db_table,
+    "pav": ProductAttributeValue._meta.db_table,
+    "vav": VariantAttributeValue._meta.db_table,
+    "review": Review._meta.db_table,
+}
+
+# Paths hold only digits and slashes, so LIKE needs no escaping.
+_VISIBLE = """p.is_active AND NOT EXISTS (
+    SELECT 1 FROM {category} h WHERE NOT h.is_active AND c.path LIKE h.path || '%%')"""
+
+VISIBLE_ID_BY_SLUG = f"""
+SELECT p.id FROM {{product}} p JOIN {{category}} c ON c.id = p.category_id
+WHERE p.slug = %s AND {_VISIBLE}
+""".format(**T)
+
+_ATTRIBUTES = """(
+    SELECT coalesce(json_agg(json_build_object(
+        'code', d.code, 'name', d.name, 'type', d.type, 'unit', d.unit, 'value', a.value_text)
+        ORDER BY d.position, d.code), '[]')
+    FROM {table} a JOIN {definition} d ON d.id = a.definition_id WHERE a.{owner} = {owner_ref})"""
+
+PRODUCT_DETAIL = """
+SELECT p.id, p.name, p.slug, p.description, p.base_price, p.price_min, p.price_max,
+       p.is_featured, p.rating_avg, p.rating_count, p.created_at, p.updated_at,
+       b.id, b.name, b.slug, c.id, c.name, c.slug,
+       (SELECT json_agg(json_build_object('id', a.id, 'name', a.name, 'slug', a.slug)
+                        ORDER BY a.depth)
+          FROM {category} a
+         WHERE a.id = ANY(string_to_array(trim(both '/' from c.path), '/')::bigint[])),
+       (SELECT json_build_object(
+                 '1', count(*) FILTER (WHERE r.rating = 1),
+                 '2', count(*) FILTER (WHERE r.rating = 2),
+                 '3', count(*) FILTER (WHERE r.rating = 3),
+                 '4', count(*) FILTER (WHERE r.rating = 4),
+                 '5', count(*) FILTER (WHERE r.rating = 5))
+          FROM {review} r WHERE r.product_id = p.id AND r.status = '{published}'),
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', i.id, 'image', i.image, 'alt', i.alt, 'width', i.width,
+                 'height', i.height, 'position', i.position) ORDER BY i.position, i.id), '[]')
+          FROM {image} i WHERE i.product_id = p.id),
+       {attributes}
+FROM {product} p JOIN {category} c ON c.id = p.category_id LEFT JOIN {brand} b ON b.id = p.brand_id
+WHERE p.id = %s AND p.slug = %s AND p.is_active
+""".format(
+    **T,
+    published=ReviewStatus.PUBLISHED.value,
+    attributes=_ATTRIBUTES.format(
+        table=T["pav"], definition=T["definition"], owner="product_id", owner_ref="p.id"
+    ),
+)
+
+_CARD_COLUMNS = """p.id, p.name, p.slug, p.base_price, p.price_min, p.price_max, p.is_featured,
+       p.rating_avg, p.rating_count, b.id, b.name, b.slug, c.id, c.name, c.slug,
+       img.image, img.alt"""
+_CARD_FROM = """FROM {product} p
+JOIN {category} c ON c.id = p.category_id
+LEFT JOIN {brand} b ON b.id = p.brand_id
+LEFT JOIN LATERAL (
+    SELECT i.image, i.alt FROM {image} i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1
+) img ON true""".format(**T)
+
+_VARIANTS = """
+SELECT v.product_id, v.id, v.sku, v.name, v.price, v.compare_at_price, v.stock_quantity,
+       v.low_stock_threshold, v.is_default, {attributes}
+FROM {variant} v
+WHERE v.product_id = ANY(%s) AND v.is_active
+ORDER BY v.product_id, v.position, v.id
+"""
+VARIANTS_DETAILED = _VARIANTS.format(
+    **T,
+    attributes=_ATTRIBUTES.format(
+        table=T["vav"], definition=T["definition"], owner="variant_id", owner_ref="v.id"
+    ),
+)
+# "code=value" strings (codes never hold "="): cheaper to build and read than JSON here.
+VARIANTS_COMPACT = _VARIANTS.format(
+    **T,
+    attributes="""array(
+    SELECT d.code || '=' || a.value_text
+    FROM {vav} a JOIN {definition} d ON d.id = a.definition_id WHERE a.variant_id = v.id
+    ORDER BY d.position, d.code)""".format(**T),
+)
+
+PRODUCT_CARD_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "base_price",
+    "price_min",
+    "price_max",
+    "is_featured",
+    "rating_avg",
+    "rating_count",
+    "brand_id",
+    "brand_name",
+    "brand_slug",
+    "category_id",
+    "category_name",
+    "category_slug",
+    "image",
+    "image_alt",
+)
+PRODUCT_DETAIL_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "description",
+    "base_price",
+    "price_min",
+    "price_max",
+    "is_featured",
+    "rating_avg",
+    "rating_count",
+    "created_at",
+    "updated_at",
+    "brand_id",
+    "brand_name",
+    "brand_slug",
+    "category_id",
+    "category_name",
+    "category_slug",
+    "breadcrumbs",
+    "ratings",
+    "images",
+    "attributes",
+)
+VARIANT_FIELDS = (
+    "product_id",
+    "id",
+    "sku",
+    "name",
+    "price",
+    "compare_at_price",
+    "stock_quantity",
+    "low_stock_threshold",
+    "is_default",
+    "attributes",
+)
+
+
+def _rows(sql: str, params: list[Any], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+
+
+def visible_product_id(slug: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(VISIBLE_ID_BY_SLUG, [slug])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def product_detail_row(product_id: int, slug: str) -> dict[str, Any] | None:
+    rows = _rows(PRODUCT_DETAIL, [product_id, slug], PRODUCT_DETAIL_FIELDS)
+    return rows[0] if rows else None
+
+
+def variant_rows(product_ids: list[int], *, detailed: bool) -> dict[int, list[dict[str, Any]]]:
+    """Active variants per product, in order, each with its attribute values."""
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    sql = VARIANTS_DETAILED if detailed else VARIANTS_COMPACT
+    for row in _rows(sql, [product_ids], VARIANT_FIELDS):
+        if not detailed:
+            row["attributes"] = dict(pair.split("=", 1) for pair in row["attributes"])
+        grouped.setdefault(row["product_id"], []).append(row)
+    return grouped
+
+
+# -- the product list ---------------------------------------------------------------------------
+
+SORTS = {
+    "newest": "p.created_at DESC, p.id DESC",
+    "price": "p.price_min ASC NULLS LAST, p.id ASC",
+    "-price": "p.price_min DESC NULLS LAST, p.id DESC",
+    "rating": "p.rating_avg DESC, p.rating_count DESC, p.id DESC",
+    "popularity": "p.sales_count DESC, p.id DESC",
+    "name": "p.name ASC, p.id ASC",
+    "-name": "p.name DESC, p.id DESC",
+}
+_FROM = "FROM {product} p JOIN {category} c ON c.id = p.category_id".format(**T)
+_HIDDEN_BRANCH = (
+    "NOT EXISTS (SELECT 1 FROM {category} h WHERE NOT h.is_active AND c.path LIKE h.path || '%%')"
+).format(**T)
+_ACTIVE_VARIANT = "SELECT 1 FROM {variant} v WHERE v.product_id = p.id AND v.is_active".format(**T)
+_VALUE_MATCH = (
+    "EXISTS (SELECT 1 FROM {table} a JOIN {definition} d ON d.id = a.definition_id "
+    "WHERE a.{owner} = {owner_ref} AND d.code = %s AND a.value_key = ANY(%s))"
+)
+
+
+_IN_CATEGORY = (
+    "p.category_id = ANY(ARRAY(SELECT c.id FROM {category} c WHERE c.path LIKE ("
+    "SELECT s.path FROM {category} s WHERE s.slug = %s AND s.is_active) || '%%'))"
+).format(**T)
+
+
+class ListQuery:
+    """The WHERE clause of a product list, built from parsed filters; values are parameters,
+    the SQL text only ever comes from the constants above."""
+
+    def __init__(self) -> None:
+        self.where = ["p.is_active", _HIDDEN_BRANCH]
+        self.params: list[Any] = []
+
+    def category(self, slug: str) -> None:
+        """The category named by its slug and every category below it (none if inactive)."""
+        self.where.append(_IN_CATEGORY)
+        self.params.append(slug)
+
+    def brands(self, slugs: list[str]) -> None:
+        self.where.append(
+            "p.brand_id IN (SELECT b.id FROM {brand} b WHERE b.slug = ANY(%s))".format(**T)
+        )
+        self.params.append(slugs)
+
+    def featured(self, value: bool) -> None:
+        self.where.append("p.is_featured = %s")
+        self.params.append(value)
+
+    def price_range(self, low: Any, high: Any) -> None:
+        conditions = [_ACTIVE_VARIANT]
+        if low is not None:
+            conditions.append("coalesce(v.price, p.base_price) >= %s")
+            self.params.append(low)
+        if high is not None:
+            conditions.append("coalesce(v.price, p.base_price) <= %s")
+            self.params.append(high)
+        self.where.append(f"EXISTS ({' AND '.join(conditions)})")
+
+    def in_stock(self, value: bool) -> None:
+        self.where.append(
+            f"{'' if value else 'NOT '}EXISTS ({_ACTIVE_VARIANT} AND v.stock_quantity > 0)"
+        )
+
+    def attributes(
+        self, product_level: dict[str, list[str]], variant_level: dict[str, list[str]]
+    ) -> None:
+        """Product attributes match on the product; variant attributes all on one variant."""
+        for code, values in product_level.items():
+            self.where.append(
+                _VALUE_MATCH.format(
+                    table=T["pav"], definition=T["definition"], owner="product_id", owner_ref="p.id"
+                )
+            )
+            self.params += [code, values]
+        if variant_level:
+            matches = []
+            for code, values in variant_level.items():
+                matches.append(
+                    _VALUE_MATCH.format(
+                        table=T["vav"],
+                        definition=T["definition"],
+                        owner="variant_id",
+                        owner_ref="v.id",
+                    )
+                )
+                self.params += [code, values]
+            self.where.append(f"EXISTS ({_ACTIVE_VARIANT} AND {' AND '.join(matches)})")
+
+    def _where(self) -> str:
+        return " AND ".join(self.where)
+
+    def count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) {_FROM} WHERE {self._where()}", self.params)
+            return cursor.fetchone()[0]
+
+    def page(self, sort: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        """The page's product cards, in order (one query)."""
+        sql = (
+            f"SELECT {_CARD_COLUMNS} {_CARD_FROM} WHERE {self._where()} "
+            f"ORDER BY {SORTS[sort]} LIMIT %s OFFSET %s"
+        )
+        return _rows(sql, [*self.params, limit, offset], PRODUCT_CARD_FIELDS)

@@ -1,0 +1,485 @@
+"""Catalog: categories (a tree), brands, attribute definitions, products, variants, images,
+typed attribute values, the stock ledger and reviews (DESIGN.md §3).
+
+Derived columns (Category.path/depth, Product.price_min/price_max/rating_*) are kept by the model
+save or by products.services in the same transaction as the change that moves them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import OpClass
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Substr, Upper
+from django.utils import timezone
+
+ZERO = Decimal("0.00")
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+attribute_code_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,49}$",
+    "Use 1-50 lower-case letters, digits or underscores, starting with a letter.",
+)
+sku_validator = RegexValidator(
+    r"^[A-Z0-9][A-Z0-9._-]{0,63}$",
+    "Use 1-64 upper-case letters, digits, dots, dashes or underscores.",
+)
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Category(TimeStamped):
+    """A node of the category tree. `path` holds the ids from the root ("/1/4/9/"), so a
+    subtree is one indexed prefix match and the ancestors are the ids in it."""
+
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    position = models.IntegerField(default=0, help_text="Order among siblings (lowest first).")
+    path = models.CharField(max_length=255, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(editable=False, default=0)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="category_not_own_parent"),
+        ]
+        indexes = [
+            models.Index(OpClass("path", name="varchar_pattern_ops"), name="category_path_like"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        """Keep path/depth right, for this node and (on a move) for its whole subtree."""
+        if self.pk is None:
+            super().save(*args, **kwargs)
+            kwargs = {}  # the second write is an update of the row just inserted
+        old_path, old_depth = self.path, self.depth
+        parent_path = (
+            Category.objects.values_list("path", flat=True).get(pk=self.parent_id)
+            if self.parent_id
+            else "/"
+        )
+        self.path = f"{parent_path}{self.pk}/"
+        self.depth = self.path.count("/") - 2
+        super().save(*args, **kwargs)
+        if old_path and old_path != self.path:
+            Category.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(Value(self.path), Substr("path", len(old_path) + 1)),
+                depth=F("depth") + (self.depth - old_depth),
+            )
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part][:-1]
+
+    def clean(self) -> None:
+        if self.parent_id and self.pk:
+            parent = self.parent
+            if parent.pk == self.pk or (self.path and parent.path.startswith(self.path)):
+                raise ValidationError({"parent": "A category cannot move under itself."})
+        if self.parent_id and self.parent.depth >= 9:
+            raise ValidationError({"parent": "Categories nest at most 10 levels deep."})
+
+
+class Brand(TimeStamped):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    description = models.TextField(blank=True)
+    logo = models.ImageField(upload_to="brands/", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AttributeType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes / no"
+    CHOICE = "choice", "Choice"
+
+
+class AttributeDefinition(TimeStamped):
+    """A typed attribute for a category and its subcategories (global when category is empty)."""
+
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attribute_definitions",
+        help_text="Applies to this category and every category under it; empty: everywhere.",
+    )
+    code = models.CharField(max_length=50, validators=[attribute_code_validator])
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=AttributeType.choices)
+    choices = ArrayField(models.CharField(max_length=100), blank=True, default=list)
+    unit = models.CharField(max_length=20, blank=True)
+    is_variant_attribute = models.BooleanField(
+        default=False, help_text="Set per variant (size, color) rather than per product."
+    )
+    is_filterable = models.BooleanField(default=True)
+    is_required = models.BooleanField(default=False)
+    position = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "code"],
+                nulls_distinct=False,
+                name="attribute_definition_unique_code_per_category",
+            ),
+            models.CheckConstraint(
+                condition=Q(type=AttributeType.CHOICE) | Q(choices=[]),
+                name="attribute_definition_choices_only_for_choice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        if self.type == AttributeType.CHOICE:
+            cleaned = [c.strip() for c in self.choices if c and c.strip()]
+            if not cleaned:
+                raise ValidationError({"choices": "A choice attribute needs at least one choice."})
+            if len({c.casefold() for c in cleaned}) != len(cleaned):
+                raise ValidationError({"choices": "Choices must be unique."})
+            self.choices = cleaned
+        elif self.choices:
+            raise ValidationError({"choices": "Only choice attributes have choices."})
+        # One code means one thing for any product: no clash up or down the tree.
+        clashes = AttributeDefinition.objects.filter(code=self.code).exclude(pk=self.pk)
+        if self.category_id is None:
+            clash = clashes.exists()
+        else:
+            path = Category.objects.values_list("path", flat=True).get(pk=self.category_id)
+            ancestors = [int(p) for p in path.strip("/").split("/") if p]
+            clash = clashes.filter(
+                Q(category__isnull=True)
+                | Q(category_id__in=ancestors)
+                | Q(category__path__startswith=path)
+            ).exists()
+        if clash:
+            raise ValidationError(
+                {"code": "This code is already defined for this category, above or below it."}
+            )
+
+
+class Product(TimeStamped):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    brand = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    base_price = models.DecimalField(**MONEY, validators=[MinValueValidator(ZERO)])
+    is_active = models.BooleanField(default=True)
+    is_featured = models.BooleanField(default=False)
+    # Denormalised for filters and sorts; kept by products.services in the writing transaction.
+    price_min = models.DecimalField(**MONEY, null=True, editable=False)
+    price_max = models.DecimalField(**MONEY, null=True, editable=False)
+    rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=ZERO, editable=False)
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    sales_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(base_price__gte=0), name="product_base_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(price_min__gte=0) & Q(price_max__gte=F("price_min"))
+                | Q(price_min__isnull=True),
+                name="product_price_range_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_avg__gte=0, rating_avg__lte=5), name="product_rating_avg_0_5"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="product_newest"),
+            models.Index(fields=["price_min", "id"], name="product_price"),
+            models.Index(fields=["-sales_count", "-id"], name="product_popularity"),
+            models.Index(fields=["-rating_avg", "-rating_count", "-id"], name="product_rating"),
+            models.Index(fields=["name", "id"], name="product_name"),
+            # Counting a list page: an index-only scan instead of reading the wide rows.
+            models.Index(
+                fields=["category", "id"],
+                condition=Q(is_active=True),
+                name="product_active_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Variant(TimeStamped):
+    """What is sold: price and stock always live here. A product with no options has exactly
+    one variant, its default one."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, unique=True, validators=[sku_validator])
+    name = models.CharField(max_length=200, blank=True)
+    price = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ZERO)],
+        help_text="Empty: the product's base price.",
+    )
+    compare_at_price = models.DecimalField(
+        **MONEY, null=True, blank=True, validators=[MinValueValidator(ZERO)]
+    )
+    # Changed only through products.services.stock_* (or a conditional update): the ledger holds.
+    stock_quantity = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    low_stock_threshold = models.PositiveIntegerField(default=5)
+    is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    position = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stock_quantity__gte=0), name="variant_stock_quantity_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0) | Q(price__isnull=True), name="variant_price_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(compare_at_price__gte=0) | Q(compare_at_price__isnull=True),
+                name="variant_compare_at_price_gte_0",
+            ),
+            models.CheckConstraint(condition=Q(sku=Upper("sku")), name="variant_sku_upper"),
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(is_default=True),
+                name="variant_one_default_per_product",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "position", "id"], name="variant_product")]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    def save(self, *args, **kwargs) -> None:
+        self.sku = (self.sku or "").strip().upper()
+        super().save(*args, **kwargs)
+
+    @property
+    def effective_price(self) -> Decimal:
+        return self.price if self.price is not None else self.product.base_price
+
+    @property
+    def in_stock(self) -> bool:
+        return self.is_active and self.stock_quantity > 0
+
+
+class AttributeValue(models.Model):
+    """A typed value against its definition. `value_key` is the lower-case canonical form that
+    filters match (`?color=blue`, `?size=42`)."""
+
+    definition = models.ForeignKey(AttributeDefinition, on_delete=models.PROTECT, related_name="+")
+    value_text = models.CharField(max_length=255, blank=True)
+    value_number = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    value_boolean = models.BooleanField(null=True, blank=True)
+    value_key = models.CharField(max_length=255, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def display(self) -> str:
+        from products.attributes import display_value
+
+        return display_value(self)
+
+    def clean(self) -> None:
+        from products.attributes import fill_typed_value
+
+        if self.definition_id:
+            fill_typed_value(self, self.definition, self.typed_value)
+
+    @property
+    def typed_value(self):
+        t = self.definition.type
+        if t == AttributeType.NUMBER:
+            return self.value_number
+        if t == AttributeType.BOOLEAN:
+            return self.value_boolean
+        return self.value_text
+
+
+class ProductAttributeValue(AttributeValue):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="attribute_values")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "definition"], name="product_attribute_value_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["definition", "value_key"], name="pav_filter")]
+
+    def __str__(self) -> str:
+        return f"{self.definition.code}={self.value_key}"
+
+
+class VariantAttributeValue(AttributeValue):
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="attribute_values")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "definition"], name="variant_attribute_value_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["definition", "value_key"], name="vav_filter")]
+
+    def __str__(self) -> str:
+        return f"{self.definition.code}={self.value_key}"
+
+
+def product_image_path(instance: ProductImage, filename: str) -> str:
+    # Never the client's file name: a fresh name with the extension of the verified format.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"products/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(
+        upload_to=product_image_path, width_field="width", height_field="height", max_length=255
+    )
+    width = models.PositiveIntegerField(null=True, editable=False)
+    height = models.PositiveIntegerField(null=True, editable=False)
+    alt = models.CharField(max_length=200, blank=True)
+    position = models.IntegerField(default=0, help_text="The lowest is the primary image.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["product", "position", "id"], name="image_product")]
+
+    def __str__(self) -> str:
+        return self.alt or self.image.name
+
+
+class StockReason(models.TextChoices):
+    SALE = "sale", "Sale"
+    CANCELLATION = "cancellation", "Order cancelled"
+    RETURN = "return", "Return"
+    ADJUSTMENT = "adjustment", "Manual adjustment"
+    IMPORT = "import", "Import"
+
+
+class StockMovement(models.Model):
+    """One line of the stock ledger: every change of a variant's stock_quantity writes one."""
+
+    variant = models.ForeignKey(
+        Variant, null=True, on_delete=models.SET_NULL, related_name="stock_movements"
+    )
+    sku = models.CharField(max_length=64, help_text="Kept when the variant is deleted.")
+    quantity_delta = models.IntegerField()
+    quantity_after = models.IntegerField()
+    reason = models.CharField(max_length=20, choices=StockReason.choices)
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="Order number, adjustment id, import file..."
+    )
+    note = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("adjust_stock", "Can adjust stock levels")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(quantity_delta=0), name="stock_movement_delta_not_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_after__gte=0), name="stock_movement_after_gte_0"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["variant", "-created_at"], name="stock_movement_variant"),
+            models.Index(fields=["reference"], name="stock_movement_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.quantity_delta:+d} ({self.reason})"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PUBLISHED = "published", "Published"
+    REJECTED = "rejected", "Rejected"
+
+
+class Review(TimeStamped):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    title = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, max_length=5000)
+    is_verified_purchase = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "user"], name="review_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_5"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["product", "status", "-created_at"], name="review_product"),
+            models.Index(fields=["status", "-created_at"], name="review_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 by {self.user_id} on {self.product_id}"

@@ -1,0 +1,88 @@
+"""Helpers the catalog services share: validation errors, unique slugs, row lookups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.text import slugify
+
+from api.errors import Conflict, InvalidInput, NotFound
+
+
+def full_clean(obj: models.Model, *, exclude: list[str] | None = None, prefix: str = "") -> None:
+    """Model validation as a 422 listing every field, in the API's validation error shape."""
+    try:
+        obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput(details={"errors": validation_errors(exc, prefix)}) from None
+
+
+def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    errors = []
+    items = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
+    for field, messages in items:
+        name = f"{prefix}{field}" if field and field != "__all__" else prefix.rstrip(".")
+        for message in messages:
+            errors.append(
+                {
+                    "loc": ["body", *filter(None, name.split("."))],
+                    "field": name,
+                    "message": message,
+                    "type": "invalid",
+                }
+            )
+    return errors
+
+
+def unique_slug(model: type[models.Model], source: str, *, max_length: int = 200) -> str:
+    """slugify(source), with -2, -3... when taken."""
+    base = slugify(source)[: max_length - 8].strip("-") or "item"
+    taken = set(
+        model.objects.filter(slug__startswith=base).values_list("slug", flat=True)  # type: ignore[attr-defined]
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def slug_free(model: type[models.Model], slug: str, *, exclude_pk: int | None = None) -> None:
+    qs = model.objects.filter(slug=slug)  # type: ignore[attr-defined]
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    if qs.exists():
+        raise Conflict(
+            f"The slug {slug!r} is already used.", code="slug_taken", details={"slug": slug}
+        )
+
+
+def get_or_404(queryset: models.QuerySet, pk: int, what: str) -> Any:
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(f"No {what} with id {pk}.", code=f"{what.replace(' ', '_')}_not_found")
+    return obj
+
+
+def reference_or_422(model: type[models.Model], pk: int | None, field: str) -> Any:
+    """A related row named in a request body: missing is invalid input, not a missing page."""
+    if pk is None:
+        return None
+    obj = model.objects.filter(pk=pk).first()  # type: ignore[attr-defined]
+    if obj is None:
+        raise InvalidInput(
+            details={
+                "errors": [
+                    {
+                        "loc": ["body", field],
+                        "field": field,
+                        "message": f"No such object: {pk}.",
+                        "type": "invalid_reference",
+                    }
+                ]
+            }
+        )
+    return obj

@@ -1,0 +1,57 @@
+"""The one place a committed catalog change announces itself (caches today, search next).
+
+Every service that writes a product, its variants, prices, stock, images or reviews registers
+`products_changed_on_commit(ids)`; code outside products/ that changes stock with its own
+conditional updates (checkout) does the same. Categories, brands and attribute definitions call
+`catalog_structure_changed_on_commit()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from api.cache import versions_bump
+
+logger = logging.getLogger("products.events")
+
+# Version names (api.cache): list pages, category tree and brands; what every product page shows
+# of categories, brands and attribute definitions; one product's page.
+LISTS_VERSION = "catalog:lists"
+STRUCTURE_VERSION = "catalog:structure"
+
+
+def product_version(product_id: int) -> str:
+    return f"catalog:product:{product_id}"
+
+
+def products_changed(product_ids: Iterable[int]) -> None:
+    """Run after commit for every change to these products (or their variants, prices, stock,
+    images, reviews): the list pages and these product pages are rebuilt on their next read."""
+    ids = sorted({int(pk) for pk in product_ids})
+    if not ids:
+        return
+    versions_bump(LISTS_VERSION, *(product_version(pk) for pk in ids))
+    # The search issue adds its indexing event here (search.index_product per id).
+
+
+def product_changed(product_id: int) -> None:
+    products_changed([product_id])
+
+
+def products_changed_on_commit(product_ids: Iterable[int]) -> None:
+    ids = sorted({int(pk) for pk in product_ids})
+    if ids:
+        # robust: a cache outage is logged; the committed write still answers its client.
+        transaction.on_commit(lambda: products_changed(ids), robust=True)
+
+
+def catalog_structure_changed() -> None:
+    """Categories, brands or attribute definitions changed: every public answer is rebuilt."""
+    versions_bump(LISTS_VERSION, STRUCTURE_VERSION)
+
+
+def catalog_structure_changed_on_commit() -> None:
+    transaction.on_commit(catalog_structure_changed, robust=True)

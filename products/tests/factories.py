@@ -1,0 +1,220 @@
+"""factory_boy factories for the catalog; prices are Decimals."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Permission
+
+from core.models import User
+from products.models import (
+    AttributeDefinition,
+    AttributeType,
+    Brand,
+    Category,
+    Product,
+    ProductAttributeValue,
+    Review,
+    Variant,
+    VariantAttributeValue,
+)
+from products.services.products import product_prices_refresh
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    first_name = "Ada"
+    last_name = "Lovelace"
+    password = factory.django.Password("pw-Long-enough-1")
+
+
+def staff_with_perms(*codenames: str, email: str = "staff@example.com") -> User:
+    """An active staff user holding products.<codename> for each codename ('*': all of them)."""
+    user = UserFactory(email=email, is_staff=True)
+    perms = Permission.objects.filter(content_type__app_label="products")
+    if codenames != ("*",):
+        perms = perms.filter(codename__in=codenames)
+    user.user_permissions.add(*perms)
+    return User.objects.get(pk=user.pk)
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class BrandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Brand
+
+    name = factory.Sequence(lambda n: f"Brand {n}")
+    slug = factory.Sequence(lambda n: f"brand-{n}")
+
+
+class AttributeDefinitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AttributeDefinition
+
+    code = factory.Sequence(lambda n: f"attr{n}")
+    name = factory.LazyAttribute(lambda o: o.code.title())
+    type = AttributeType.TEXT
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    category = factory.SubFactory(CategoryFactory)
+    brand = factory.SubFactory(BrandFactory)
+    base_price = Decimal("19.99")
+
+    @factory.post_generation
+    def default_variant(self, create, extracted, **kwargs):
+        # Every product has at least one variant; pass default_variant=False to add your own.
+        if create and extracted is not False:
+            VariantFactory(product=self, is_default=True, stock_quantity=kwargs.get("stock", 10))
+
+
+class VariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory, default_variant=False)
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    stock_quantity = 10
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        variant = super()._create(model_class, *args, **kwargs)
+        product_prices_refresh([variant.product_id])
+        return variant
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Review
+
+    product = factory.SubFactory(ProductFactory)
+    user = factory.SubFactory(UserFactory)
+    rating = 4
+    title = "Good"
+    body = "Does what it says."
+
+
+def set_value(owner, definition, raw):
+    """Attach a validated attribute value to a product or a variant."""
+    from products.attributes import fill_typed_value
+
+    if isinstance(owner, Product):
+        value = ProductAttributeValue(product=owner, definition=definition)
+    else:
+        value = VariantAttributeValue(variant=owner, definition=definition)
+    fill_typed_value(value, definition, raw)
+    value.save()
+    return value
+
+
+class Catalog:
+    """A small tree with attributes, for the API tests:
+
+    Apparel > Shoes > Running, Electronics > Laptops; color/size per variant on Apparel/Shoes,
+    material per product on Apparel, ram per variant on Electronics.
+    """
+
+    def __init__(self):
+        self.apparel = CategoryFactory(name="Apparel", slug="apparel")
+        self.shoes = CategoryFactory(name="Shoes", slug="shoes", parent=self.apparel)
+        self.running = CategoryFactory(name="Running", slug="running", parent=self.shoes)
+        self.electronics = CategoryFactory(name="Electronics", slug="electronics", position=1)
+        self.laptops = CategoryFactory(name="Laptops", slug="laptops", parent=self.electronics)
+        self.acme = BrandFactory(name="Acme", slug="acme")
+        self.zenith = BrandFactory(name="Zenith", slug="zenith")
+        self.color = AttributeDefinitionFactory(
+            code="color",
+            name="Color",
+            type=AttributeType.CHOICE,
+            category=self.apparel,
+            choices=["Blue", "Red", "Black"],
+            is_variant_attribute=True,
+        )
+        self.size = AttributeDefinitionFactory(
+            code="size",
+            name="Size",
+            type=AttributeType.CHOICE,
+            category=self.shoes,
+            choices=["41", "42", "43"],
+            is_variant_attribute=True,
+        )
+        self.material = AttributeDefinitionFactory(
+            code="material", name="Material", type=AttributeType.TEXT, category=self.apparel
+        )
+        self.ram = AttributeDefinitionFactory(
+            code="ram",
+            name="RAM",
+            type=AttributeType.NUMBER,
+            unit="GB",
+            category=self.electronics,
+            is_variant_attribute=True,
+        )
+        # Running shoe: blue 42 (in stock), red 43 (sold out); 89.00 / 99.00.
+        self.runner = ProductFactory(
+            name="Road Runner",
+            slug="road-runner",
+            category=self.running,
+            brand=self.acme,
+            base_price=Decimal("89.00"),
+            default_variant=False,
+        )
+        set_value(self.runner, self.material, "Mesh")
+        self.runner_blue = VariantFactory(
+            product=self.runner,
+            sku="RR-BLUE-42",
+            is_default=True,
+            stock_quantity=5,
+            compare_at_price=Decimal("120.00"),
+        )
+        set_value(self.runner_blue, self.color, "Blue")
+        set_value(self.runner_blue, self.size, "42")
+        self.runner_red = VariantFactory(
+            product=self.runner,
+            sku="RR-RED-43",
+            position=1,
+            price=Decimal("99.00"),
+            stock_quantity=0,
+        )
+        set_value(self.runner_red, self.color, "Red")
+        set_value(self.runner_red, self.size, "43")
+        product_prices_refresh([self.runner.pk])
+        # Shoe with no variants of its own: one default variant, featured.
+        self.slipper = ProductFactory(
+            name="Soft Slipper",
+            slug="soft-slipper",
+            category=self.shoes,
+            brand=self.zenith,
+            base_price=Decimal("25.50"),
+            is_featured=True,
+        )
+        # Laptop: 16 GB and 32 GB.
+        self.laptop = ProductFactory(
+            name="Zen Book",
+            slug="zen-book",
+            category=self.laptops,
+            brand=self.zenith,
+            base_price=Decimal("999.00"),
+            default_variant=False,
+        )
+        self.laptop_16 = VariantFactory(product=self.laptop, sku="ZB-16", is_default=True)
+        set_value(self.laptop_16, self.ram, 16)
+        self.laptop_32 = VariantFactory(
+            product=self.laptop, sku="ZB-32", position=1, price=Decimal("1299.00")
+        )
+        set_value(self.laptop_32, self.ram, 32)
+        product_prices_refresh([self.laptop.pk])
