@@ -116,5 +116,5 @@ def redis_with_db(url: str, db: int) -> str:
 
 
 def stop_owned() -> None:
-    """Stop the embedded servers this process started (the test session and `manage.py dev`)."""
+    """Stop the embedded servers this process started (the test session, core/devserver.py)."""
     Owned.stop_all()

@@ -1,4 +1,4 @@
-"""`manage.py dev` (run by scripts/dev.sh): everything starts; Ctrl-C leaves nothing behind."""
+"""core/devserver.py (run by scripts/dev.sh): everything starts; Ctrl-C leaves nothing behind."""
 
 import os
 import shutil
@@ -69,7 +69,7 @@ def test_dev_runs_everything_and_ctrl_c_stops_it_all(data_dir):
         FLOWER_PORT=str(flower_port),
     )
     supervisor = subprocess.Popen(
-        [sys.executable, "manage.py", "dev"],
+        [sys.executable, "-m", "core.devserver"],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
