@@ -126,6 +126,8 @@ class EmbeddedPostgres:
             return True
 
     def stop(self) -> None:
+        if not (self.pgdata / "postmaster.pid").exists():
+            return
         with _file_lock(self.pgdata.parent / f".{self.pgdata.name}.lock"):
             if not (self.pgdata / "postmaster.pid").exists():
                 return
@@ -272,6 +274,8 @@ class EmbeddedRedis:
             return True
 
     def stop(self) -> None:
+        if not self.pid_file.exists() and not self.socket_path.exists():
+            return
         with _file_lock(self.data_dir.parent / f".{self.data_dir.name}.lock"):
             self._command(b"SHUTDOWN NOSAVE")
             try:
