@@ -54,6 +54,21 @@ class Child:
         return True
 
 
+def worker_command(python: str) -> list[str]:
+    # No -Q: the worker consumes every queue of CELERY_TASK_QUEUES.
+    return [
+        python,
+        "-m",
+        "celery",
+        "-A",
+        "api",
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={os.environ.get('WORKER_CONCURRENCY', '2')}",
+        "--hostname=dev-worker@%h",
+    ]
+
+
 class DevServer:
     def __init__(self, options: argparse.Namespace) -> None:
         self.options = options
@@ -84,13 +99,7 @@ class DevServer:
         self.commands = {
             "api": runserver,
             "prepare": prepare,
-            "worker": [
-                *celery,
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={os.environ.get('WORKER_CONCURRENCY', '2')}",
-                "--hostname=dev-worker@%h",
-            ],
+            "worker": worker_command(python),
             "beat": [*celery, "beat", "--loglevel=INFO", "--pidfile="],
             "flower": [
                 *celery,
