@@ -64,7 +64,7 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
     }
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter, our app
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
