@@ -162,6 +162,11 @@ class Coupon(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def clean(self) -> None:
+        super().clean()
+        # Before the constraint checks of full_clean: "summer" typed in the admin is SUMMER.
+        self.code = (self.code or "").strip().upper()
+
     def save(self, *args, **kwargs) -> None:
         self.code = (self.code or "").strip().upper()
         super().save(*args, **kwargs)

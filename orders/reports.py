@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -22,6 +22,8 @@ from django.utils import timezone
 from api.errors import InvalidInput
 from api.money import quantize
 from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, SalesReport
+from products.models import Product
+from products.services import products_changed_on_commit
 
 ZERO = Decimal("0.00")
 MAX_DAYS = 366
@@ -202,3 +204,30 @@ def sales_reports_write(*, day: str | date | None = None, days: int = 1) -> list
             )
             written.append(report)
     return written
+
+
+_SALES_COUNT_SQL = f"""
+WITH sold AS (
+    SELECT l.product_id,
+           coalesce(sum(l.quantity) FILTER (WHERE o.status = ANY(%s)), 0) AS units
+    FROM {OrderLine._meta.db_table} l
+    JOIN {Order._meta.db_table} o ON o.id = l.order_id
+    WHERE l.product_id IS NOT NULL
+    GROUP BY l.product_id
+)
+UPDATE {Product._meta.db_table} p SET sales_count = sold.units
+FROM sold
+WHERE p.id = sold.product_id AND p.sales_count <> sold.units
+RETURNING p.id
+"""  # noqa: S608 - table names from the models, values bound
+
+
+def product_sales_counts_refresh() -> list[int]:
+    """Product.sales_count (the `popularity` sort) = units in paid orders, for every product that
+    was ever ordered; the products whose count moved are announced (caches, search)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_SALES_COUNT_SQL, [list(PAID_STATUSES)])
+            changed = [row[0] for row in cursor.fetchall()]
+        products_changed_on_commit(changed)
+    return changed

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -288,11 +287,12 @@ def order_note_add(*, order_id: int, note: str, actor: Any = None) -> OrderEvent
 
 
 def orders_cancel_unpaid(*, now=None, limit: int = 500) -> list[str]:
-    """Cancel orders still pending payment ORDER_PAYMENT_TIMEOUT_MINUTES after they were placed;
+    """Cancel orders still pending payment ORDER_PAYMENT_TIMEOUT after they were placed;
     their stock returns. Safe to run twice or beside a customer's cancel: each order is
     re-checked under its lock, and one already cancelled or paid is skipped."""
     now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
+    timeout = settings.ORDER_PAYMENT_TIMEOUT
+    cutoff = now - timeout
     candidates = list(
         Order.objects.filter(status=S.PENDING_PAYMENT, placed_at__lt=cutoff)
         .order_by("placed_at", "id")
@@ -309,7 +309,7 @@ def orders_cancel_unpaid(*, now=None, limit: int = 500) -> list[str]:
             order = order_cancel(
                 order_id=order_id,
                 actor_type=Actor.SYSTEM,
-                note=f"Unpaid after {settings.ORDER_PAYMENT_TIMEOUT_MINUTES} minutes.",
+                note=f"Unpaid after {int(timeout.total_seconds() // 60)} minutes.",
                 check=still_overdue,
             )
         except InvalidTransition:

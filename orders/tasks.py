@@ -79,11 +79,13 @@ def carts_purge_stale_task() -> int:
 
 @shared_task(name="reports.daily_sales")
 def sales_report_daily_task(day: str | None = None, days: int = 1) -> list[str]:
-    """SalesReport rows for `day` (ISO date) or for the `days` days up to yesterday; rewriting a
-    day's row is harmless, so a rerun or an overlap changes nothing."""
-    from orders.reports import sales_reports_write
+    """SalesReport rows for `day` (ISO date) or for the `days` days up to yesterday, and the
+    products' sales counts; rewriting a day's row is harmless, so a rerun changes nothing."""
+    from orders.reports import product_sales_counts_refresh, sales_reports_write
 
-    return [str(report.date) for report in sales_reports_write(day=day, days=days)]
+    written = [str(report.date) for report in sales_reports_write(day=day, days=days)]
+    product_sales_counts_refresh()  # the popularity sort follows what sold
+    return written
 
 
 @shared_task(name="inventory.adjust")

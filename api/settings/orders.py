@@ -1,5 +1,6 @@
 """Cart, checkout, orders, payments and inventory. Imported at the end of base.py."""
 
+from datetime import timedelta as _timedelta
 from decimal import Decimal as _Decimal
 
 from .auth import RATE_LIMITS
@@ -22,7 +23,7 @@ TAX_SHIPPING = env.bool("TAX_SHIPPING", default=True)
 
 # -- orders ---------------------------------------------------------------------------------------
 # An order still pending payment this long after it was placed is cancelled and its stock returned.
-ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+ORDER_PAYMENT_TIMEOUT = _timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30))
 ORDER_NUMBER_PREFIX = "EM-"
 # Where order emails send the customer; {number} and {token} (the guest's access key) filled in.
 ORDER_URL = env("ORDER_URL", default="http://localhost:3000/orders/{number}?token={token}")
@@ -53,7 +54,7 @@ DEFAULT_BEAT_SCHEDULES["cancel unpaid orders"] = {
     "task": "maintenance.cancel_unpaid_orders",
     "every_seconds": 60,
     "kwargs": {"limit": 500},
-    "description": "Cancel orders unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES; their stock returns.",
+    "description": "Cancel orders unpaid after ORDER_PAYMENT_TIMEOUT; their stock returns.",
 }
 DEFAULT_BEAT_SCHEDULES["low-stock alerts"] = {
     "task": "email.send_low_stock_alert",

@@ -366,7 +366,7 @@ def test_staff_list_filters(client, staff):
 
 
 def test_unpaid_orders_expire_once_and_paid_ones_stay(client, settings, run_tasks):
-    settings.ORDER_PAYMENT_TIMEOUT_MINUTES = 30
+    settings.ORDER_PAYMENT_TIMEOUT = timedelta(minutes=30)
     variant = make_variant(stock=10)
     late = place(client, lines=[(variant, 4)], key="late")
     paid = place(client, lines=[(variant, 1)], key="paid")

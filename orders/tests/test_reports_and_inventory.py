@@ -15,7 +15,7 @@ from orders import tasks
 from orders.models import InventoryUpload, LowStockAlert, Order, SalesReport
 from orders.services import order_cancel, order_mark_paid, order_refund
 from orders.tests.test_orders import place
-from products.models import StockMovement, Variant
+from products.models import Product, StockMovement, Variant
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +148,13 @@ def test_the_daily_task_writes_the_report_and_rewrites_it_the_same(sales):
     tasks.sales_report_daily_task(day=str(yesterday))
     assert SalesReport.objects.count() == 2
     assert SalesReport.objects.get(date=yesterday).revenue == Decimal("25.00")
+    # the popularity sort's counts: units in paid orders (the cancelled tee is not one)
+    counts = dict(
+        Product.objects.filter(
+            pk__in=[sales["tee"].product_id, sales["mug"].product_id]
+        ).values_list("name", "sales_count")
+    )
+    assert counts == {"Tee": 4, "Mug": 5}
 
 
 def test_the_admin_dashboard_shows_the_chart_today_low_stock_and_recent_orders(client, sales):
@@ -292,3 +299,16 @@ def test_uploads_need_a_key_the_permission_and_a_small_file(client, stocker, set
     assert missing.status_code == 400 and missing.json()["code"] == "idempotency_key_required"
     settings.INVENTORY_UPLOAD_MAX_BYTES = 10
     assert upload(client, stocker, "sku,quantity\nABCDEF,1\n").status_code == 413
+
+
+@pytest.mark.parametrize("page_size", [1, 50])
+def test_the_upload_list_runs_a_bounded_number_of_queries(client, stocker, page_size):
+    InventoryUpload.objects.bulk_create(
+        InventoryUpload(filename=f"{n}.csv", sha256=f"{n:064d}", content="sku,delta\nA,1\n")
+        for n in range(60)
+    )
+    headers = bearer(stocker)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/staff/inventory/uploads?page_size={page_size}", **headers)
+    assert response.status_code == 200 and len(response.json()["results"]) == page_size
+    assert len(queries) <= 5  # user, permissions x2, count, page
