@@ -162,14 +162,14 @@ class Coupon(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def save(self, *args, **kwargs) -> None:
+        self.code = (self.code or "").strip().upper()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
         # Before the constraint checks of full_clean: "summer" typed in the admin is SUMMER.
         self.code = (self.code or "").strip().upper()
-
-    def save(self, *args, **kwargs) -> None:
-        self.code = (self.code or "").strip().upper()
-        super().save(*args, **kwargs)
 
 
 class CouponRedemption(models.Model):
