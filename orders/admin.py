@@ -193,8 +193,6 @@ class OrderAdmin(ModelAdmin):
         from payments.services import payment_record_manual
 
         def call(order):
-            if order.status != OrderStatus.PENDING_PAYMENT:
-                services.order_mark_paid(order_id=order.pk, actor=request.user)  # raises the 409
             payment_record_manual(order=order, actor=request.user, note="Marked paid in the admin")
 
         _run(self, request, queryset, "Marked paid", call)

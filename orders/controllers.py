@@ -193,10 +193,6 @@ class StaffOrderController(FastControllerBase):
         from payments.services import payment_record_manual
 
         order = selectors.order_get(number=number)
-        if order.status != "pending_payment":
-            raise InvalidTransition(
-                details={"number": order.number, "status": order.status, "to": "paid"}
-            )
         payment_record_manual(order=order, actor=request.user, note=payload.note)
         return self._out(order)
 

@@ -137,7 +137,11 @@ def payment_event_apply(*, provider: str, event: ProviderEvent, actor: Any = Non
 
 
 def payment_record_manual(*, order: Any, actor: Any = None, note: str = "") -> Payment:
-    """Staff say the money of a `manual` payment arrived: the provider's event, applied."""
+    """Staff say the money of a `manual` payment arrived: the provider's event, applied while
+    the order is locked, so a cancellation cannot slip in between the check and the payment."""
+    from orders.errors import InvalidTransition
+    from orders.models import Order, OrderStatus
+
     payment = payment_for_order(order.pk)
     if payment is None or payment.provider != "manual":
         raise Conflict(
@@ -145,7 +149,17 @@ def payment_record_manual(*, order: Any, actor: Any = None, note: str = "") -> P
             code="payment_not_manual",
         )
     if payment.status == PaymentStatus.CREATED:
-        payment = payment_start(payment_id=payment.pk)
+        payment = payment_start(payment=payment)  # nothing leaves the building: no lock issue
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status != OrderStatus.PENDING_PAYMENT:
+            raise InvalidTransition(
+                details={"number": locked.number, "status": locked.status, "to": "paid"}
+            )
+        return _manual_event_apply(payment, actor=actor, note=note)
+
+
+def _manual_event_apply(payment: Payment, *, actor: Any, note: str) -> Payment:
     provider = get_provider("manual")
     body = json.dumps(
         {

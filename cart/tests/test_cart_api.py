@@ -226,3 +226,20 @@ def test_reading_a_cart_costs_the_same_queries_whatever_its_size(client, lines):
     assert response.status_code == 200 and len(response.json()["lines"]) == lines
     # auth user, the cart, the cart again with its coupon, lines + variants + products, attributes
     assert len(queries) <= 5, [q["sql"][:80] for q in queries]
+
+
+def test_stale_guest_carts_are_purged_and_customers_carts_kept():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cart.tests.factories import guest_cart
+    from orders.tasks import carts_purge_stale_task
+
+    old_guest, _ = guest_cart((make_variant(stock=5), 1))
+    fresh_guest, _ = guest_cart((make_variant(stock=5), 1))
+    customer = user_cart(UserFactory())
+    long_ago = timezone.now() - timedelta(days=31)
+    Cart.objects.filter(pk__in=[old_guest.pk, customer.pk]).update(updated_at=long_ago)
+    assert carts_purge_stale_task() == 2  # the cart and its line
+    assert set(Cart.objects.values_list("pk", flat=True)) == {fresh_guest.pk, customer.pk}
