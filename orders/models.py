@@ -125,10 +125,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    @property
-    def item_count_total(self) -> int:
-        return sum(line.quantity for line in self.lines.all())
-
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
