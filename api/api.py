@@ -4,11 +4,19 @@ from ninja_extra import NinjaExtraAPI
 
 from api.errors import install_exception_handlers
 from api.health import HealthController
+from cart.controllers import CartController
 from core.controllers import (
     AddressController,
     AuthController,
     MeController,
     StaffUserController,
+)
+from orders.controllers import (
+    CheckoutController,
+    OrderController,
+    StaffInventoryController,
+    StaffOrderController,
+    StaffReportController,
 )
 from products.controllers import StaffCatalogController, StaffProductController, catalog_router
 
@@ -29,3 +37,5 @@ api.register_controllers(HealthController)
 api.register_controllers(AuthController, MeController, AddressController, StaffUserController)
 api.register_controllers(StaffCatalogController, StaffProductController)
 api.add_router("/catalog", catalog_router)
+api.register_controllers(CartController, CheckoutController, OrderController)
+api.register_controllers(StaffOrderController, StaffReportController, StaffInventoryController)

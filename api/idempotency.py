@@ -4,6 +4,9 @@ The first request with a key claims it by inserting its row, runs the operation 
 answer, all in one transaction. A concurrent repeat's insert waits on that row: when the first
 commits, the repeat replays its answer; when the first fails (its transaction rolled back, nothing
 stored), the repeat runs the operation itself. A repeat with another body is a 409.
+
+`run_idempotent_with_followup` is for operations with a step that must come after the commit
+and outside its locks (a checkout starts the payment with a provider once the order exists).
 """
 
 from __future__ import annotations
@@ -84,3 +87,57 @@ def run_idempotent(
         record.status_code, record.response_body = status_code, body
         record.save(update_fields=["status_code", "response_body"])
     return IdempotentResult(status_code, body, replayed=False)
+
+
+# Kept in response_body while the claiming transaction committed but the follow-up did not run.
+_PENDING = "__pending__"
+
+
+def run_idempotent_with_followup(
+    *,
+    scope: str,
+    owner: str,
+    key: str,
+    payload: Any,
+    operation: Callable[[], Any],
+    followup: Callable[[Any], tuple[int, Any]],
+) -> IdempotentResult:
+    """Run `operation` once per (scope, owner, key), then `followup` after its commit.
+
+    `operation()` runs in the transaction that claims the key and returns a JSON reference (an
+    order id); it is stored with the claim. Once that transaction committed, `followup(reference)`
+    runs outside it (no lock held: it may call a payment provider) and returns the (status, body)
+    every request with this key then gets. `followup` must be idempotent: concurrent repeats that
+    find the claim committed but not yet answered run it too, and the first answer stored wins,
+    so all of them answer the same bytes. If `followup` raises, nothing is stored and the next
+    repeat of the request runs it again: a client's retry with the same key finishes the job.
+    """
+    digest = fingerprint(payload)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    scope=scope, owner=owner, key=key, fingerprint=digest
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(scope=scope, owner=owner, key=key)
+            if record.fingerprint != digest:
+                raise Conflict(
+                    f"This {HEADER} was already used with a different request.",
+                    code="idempotency_key_reused",
+                ) from None
+            if record.status_code is not None:
+                return IdempotentResult(record.status_code, record.response_body, replayed=True)
+            reference, replayed = (record.response_body or {}).get(_PENDING), True
+        else:
+            reference, replayed = operation(), False
+            record.response_body = {_PENDING: reference}
+            record.save(update_fields=["response_body"])
+    status_code, body = followup(reference)
+    with transaction.atomic():
+        record = IdempotencyRecord.objects.select_for_update().get(pk=record.pk)
+        if record.status_code is not None:  # a concurrent repeat answered first: same answer
+            return IdempotentResult(record.status_code, record.response_body, replayed=replayed)
+        record.status_code, record.response_body = status_code, body
+        record.save(update_fields=["status_code", "response_body"])
+    return IdempotentResult(status_code, body, replayed=replayed)

@@ -1,5 +1,7 @@
 """/api/auth, /api/me, /api/me/addresses and /api/staff/users."""
 
+from dataclasses import asdict
+
 from ninja import Query, Status
 from ninja_extra import ControllerBase, api_controller, route
 from ninja_extra.pagination import paginate
@@ -9,6 +11,9 @@ from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.ratelimit import client_ip
 from api.schemas import ErrorOut, MessageOut
+from cart import services as cart_services
+from cart.controllers import CartToken, merge_out
+from cart.schemas import TokenPairWithCartOut
 from core import selectors, services, tokens
 from core.schemas import (
     AddressIn,
@@ -61,13 +66,21 @@ class AuthController(ControllerBase):
 
     @route.post(
         "/token",
-        response={200: TokenPairOut, **AUTH_ERRORS},
+        response={200: TokenPairWithCartOut, **AUTH_ERRORS},
         summary="Sign in: email and password for an access and refresh token pair",
+        description="With a guest cart's X-Cart-Token, that cart is merged into the account's "
+        "and `cart_merge` reports how (see POST /api/cart/merge).",
+        exclude_unset=True,  # no X-Cart-Token: the answer has no cart_merge key at all
     )
-    def token_obtain(self, payload: TokenObtainIn):
-        return services.token_obtain(
+    def token_obtain(self, payload: TokenObtainIn, x_cart_token: str | None = CartToken()):
+        user = services.user_authenticate(
             email=payload.email, password=payload.password, ip=client_ip(self.context.request)
         )
+        pair = tokens.token_pair_issue(user=user)
+        if not x_cart_token:
+            return asdict(pair)
+        merge = cart_services.cart_merge_at_sign_in(user=user, token=x_cart_token)
+        return {**asdict(pair), "cart_merge": merge_out(merge, user) if merge else None}
 
     @route.post(
         "/token/refresh",

@@ -161,4 +161,5 @@ from .catalog import *  # noqa: E402, F403
 from .celery import *  # noqa: E402, F403
 from .database import *  # noqa: E402, F403
 from .observability import *  # noqa: E402, F403
+from .orders import *  # noqa: E402, F403
 from .storage import *  # noqa: E402, F403

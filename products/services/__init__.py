@@ -46,11 +46,20 @@ from products.services.reviews import (
     review_moderate,
     reviews_moderate,
 )
-from products.services.stock import InsufficientStock, StockChange, stock_adjust, stock_adjust_many
+from products.services.stock import (
+    InsufficientStock,
+    StockChange,
+    StockLevel,
+    stock_adjust,
+    stock_adjust_many,
+    stock_changes_announce,
+    stock_decrement,
+)
 
 __all__ = [
     "InsufficientStock",
     "StockChange",
+    "StockLevel",
     "attribute_definition_create",
     "attribute_definition_delete",
     "attribute_definition_update",
@@ -81,6 +90,8 @@ __all__ = [
     "reviews_moderate",
     "stock_adjust",
     "stock_adjust_many",
+    "stock_changes_announce",
+    "stock_decrement",
     "variant_create",
     "variant_delete",
     "variant_update",

@@ -15,9 +15,10 @@ from products.services.events import products_changed_on_commit
 
 
 def review_is_verified_purchase(user: Any, product: Product) -> bool:
-    """Whether `user` bought `product`. The orders issue implements it (a delivered order line
-    for one of the product's variants); until orders exist nobody has bought anything."""
-    return False
+    """Whether `user` bought `product`: a delivered order of theirs has a line for it."""
+    from orders.selectors import user_received_product  # orders builds on the catalog
+
+    return user_received_product(user=user, product_id=product.pk)
 
 
 def product_rating_refresh(product_ids: list[int] | None = None) -> None:

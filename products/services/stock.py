@@ -6,15 +6,16 @@ variants cannot deadlock, and the CHECK on stock_quantity backs the check made h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
+from api.cache import versions_bump_on_commit
 from api.errors import Conflict, InvalidInput, NotFound
 from products.models import StockMovement, StockReason, Variant
-from products.services.events import products_changed_on_commit
+from products.services.events import product_version, products_changed_on_commit
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,118 @@ def stock_adjust(
         note=note,
     )
     return movements[0] if movements else None
+
+
+# -- conditional decrement (checkout) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """One variant's stock before and after a change."""
+
+    variant_id: int
+    product_id: int
+    sku: str
+    before: int
+    after: int
+    low_stock_threshold: int
+
+    @property
+    def crossed_low_stock(self) -> bool:
+        return self.after <= self.low_stock_threshold < self.before
+
+
+_DECREMENT_SQL = f"""
+UPDATE {Variant._meta.db_table} AS v
+SET stock_quantity = v.stock_quantity - d.n
+FROM unnest(%s::bigint[], %s::integer[]) AS d(id, n)
+WHERE v.id = d.id AND v.stock_quantity >= d.n
+RETURNING v.id, v.product_id, v.sku, v.stock_quantity, v.low_stock_threshold, d.n
+"""  # noqa: S608 - table name from the model, values bound
+
+
+def stock_decrement(
+    *,
+    quantities: Mapping[int, int],
+    reason: str = StockReason.SALE,
+    reference: str = "",
+    actor: Any = None,
+    note: str = "",
+    notify: bool = True,
+) -> dict[int, StockLevel]:
+    """Take `quantities` ({variant_id: n}) out of stock in one conditional UPDATE
+    (`... SET stock_quantity = stock_quantity - n WHERE stock_quantity >= n`), all or none,
+    with a StockMovement per variant. Runs inside the caller's transaction (checkout), which
+    should hold the rows locked in primary-key order already; the condition alone never
+    oversells. InsufficientStock (details.lines: sku, requested, available) when any is short.
+
+    notify: announce after commit only what the public catalog shows (stock_changes_announce).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("stock_decrement must run inside a transaction")
+    if reason not in StockReason.values:
+        raise InvalidInput(f"Unknown stock reason {reason!r}.", code="invalid_reason")
+    if any(n <= 0 for n in quantities.values()):
+        raise ValueError("quantities must be positive")
+    ids = sorted(quantities)
+    with connection.cursor() as cursor:
+        cursor.execute(_DECREMENT_SQL, [ids, [quantities[pk] for pk in ids]])
+        rows = cursor.fetchall()
+    levels = {
+        pk: StockLevel(pk, product_id, sku, after + n, after, threshold)
+        for pk, product_id, sku, after, threshold, n in rows
+    }
+    if len(levels) != len(ids):
+        short = Variant.objects.filter(pk__in=[pk for pk in ids if pk not in levels])
+        lines = [
+            {
+                "variant_id": v.pk,
+                "sku": v.sku,
+                "requested": quantities[v.pk],
+                "available": v.stock_quantity,
+            }
+            for v in short.order_by("pk")
+        ]
+        first = lines[0] if lines else {"sku": "?", "available": 0}
+        raise InsufficientStock(
+            f"Only {first['available']} of {first['sku']} in stock.", details={"lines": lines}
+        )
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            variant_id=level.variant_id,
+            sku=level.sku,
+            quantity_delta=level.after - level.before,
+            quantity_after=level.after,
+            reason=reason,
+            reference=reference,
+            note=note,
+            actor=actor if getattr(actor, "pk", None) else None,
+        )
+        for level in levels.values()
+    )
+    if notify:
+        stock_changes_announce(levels.values())
+    return levels
+
+
+def stock_changes_announce(levels: Iterable[StockLevel]) -> None:
+    """After commit, refresh only what the public catalog shows of these stock changes.
+
+    Lists (and search) show whether a variant is in stock: a product whose variant ran out or
+    came back gets products_changed. A product page also shows low stock: a variant that only
+    crossed its low-stock threshold renews that page's cache token. Any other sale changes
+    nothing a visitor sees, so busy products keep their cached pages between sell-outs.
+    """
+    flipped, pages = set(), set()
+    for level in levels:
+        if (level.before > 0) != (level.after > 0):
+            flipped.add(level.product_id)
+        elif (level.before <= level.low_stock_threshold) != (
+            level.after <= level.low_stock_threshold
+        ):
+            pages.add(level.product_id)
+    if flipped:
+        products_changed_on_commit(flipped)
+    pages -= flipped
+    if pages:
+        versions_bump_on_commit(*(product_version(pk) for pk in sorted(pages)))

@@ -1,0 +1,73 @@
+"""Cart, checkout, orders, payments and inventory. Imported at the end of base.py."""
+
+from datetime import timedelta as _timedelta
+from decimal import Decimal as _Decimal
+
+from .auth import RATE_LIMITS
+from .base import DEFAULT_BEAT_SCHEDULES, UNFOLD, env
+
+# -- cart -----------------------------------------------------------------------------------------
+CART_MAX_LINES = env.int("CART_MAX_LINES", default=100)
+CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=999)
+# Open guest carts untouched this long are deleted by maintenance.purge_stale_carts.
+CART_GUEST_TTL_DAYS = env.int("CART_GUEST_TTL_DAYS", default=30)
+
+# -- prices: shipping and tax, computed from the database on every read and at checkout ---------
+# Flat rate per order; free when the subtotal after discount reaches the threshold (empty: never).
+SHIPPING_FLAT_RATE = _Decimal(env("SHIPPING_FLAT_RATE", default="5.00"))
+_free_threshold = env("SHIPPING_FREE_THRESHOLD", default="50.00")
+SHIPPING_FREE_THRESHOLD = _Decimal(_free_threshold) if _free_threshold else None
+# Tax added on top of prices: (subtotal - discount [+ shipping]) * TAX_RATE, e.g. 0.2 for 20 %.
+TAX_RATE = _Decimal(env("TAX_RATE", default="0"))
+TAX_SHIPPING = env.bool("TAX_SHIPPING", default=True)
+
+# -- orders ---------------------------------------------------------------------------------------
+# An order still pending payment this long after it was placed is cancelled and its stock returned.
+ORDER_PAYMENT_TIMEOUT = _timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30))
+ORDER_NUMBER_PREFIX = "EM-"
+# Where order emails send the customer; {number} and {token} (the guest's access key) filled in.
+ORDER_URL = env("ORDER_URL", default="http://localhost:3000/orders/{number}?token={token}")
+
+# -- payments -------------------------------------------------------------------------------------
+# name -> class implementing payments.providers.base.PaymentProvider. The Stripe issue adds its own.
+PAYMENT_PROVIDERS = {"manual": "payments.providers.manual.ManualProvider"}
+PAYMENT_DEFAULT_PROVIDER = env("PAYMENT_DEFAULT_PROVIDER", default="manual")
+MANUAL_PAYMENT_INSTRUCTIONS = env(
+    "MANUAL_PAYMENT_INSTRUCTIONS",
+    default="Pay by bank transfer, quoting your order number; we ship once the payment arrives.",
+)
+
+# -- inventory ------------------------------------------------------------------------------------
+INVENTORY_UPLOAD_MAX_BYTES = env.int("INVENTORY_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
+INVENTORY_UPLOAD_MAX_ROWS = env.int("INVENTORY_UPLOAD_MAX_ROWS", default=20_000)
+# Low-stock alerts go to these addresses; empty: to every active staff user.
+LOW_STOCK_ALERT_EMAILS = env.list("LOW_STOCK_ALERT_EMAILS", default=[])
+
+# -- rate limits: checkout creates orders and holds stock, so it gets its own, stricter group --
+RATE_LIMITS.setdefault("checkout", {"ip": "30/min", "user": "30/min"})
+
+# -- admin dashboard ------------------------------------------------------------------------------
+UNFOLD["DASHBOARD_CALLBACK"] = "orders.dashboard.dashboard_callback"
+
+# -- periodic tasks -------------------------------------------------------------------------------
+DEFAULT_BEAT_SCHEDULES["cancel unpaid orders"] = {
+    "task": "maintenance.cancel_unpaid_orders",
+    "every_seconds": 60,
+    "kwargs": {"limit": 500},
+    "description": "Cancel orders unpaid after ORDER_PAYMENT_TIMEOUT; their stock returns.",
+}
+DEFAULT_BEAT_SCHEDULES["low-stock alerts"] = {
+    "task": "email.send_low_stock_alert",
+    "every_seconds": 300,
+    "description": "Email staff about variants that crossed their low-stock threshold (once).",
+}
+DEFAULT_BEAT_SCHEDULES["daily sales report"] = {
+    "task": "reports.daily_sales",
+    "crontab": {"minute": "5", "hour": "0"},
+    "kwargs": {"days": 3},
+    "description": "SalesReport rows for the last days (late payments move recent days).",
+}
+DEFAULT_BEAT_SCHEDULES["purge stale carts"] = {
+    "task": "maintenance.purge_stale_carts",
+    "crontab": {"minute": "41", "hour": "4"},
+}

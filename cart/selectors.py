@@ -1,0 +1,259 @@
+"""Reads of carts: whose cart a request means, and the cart priced from the catalog.
+
+A priced cart costs a bounded number of queries whatever its size: the lines with their
+variants and products, their attribute values, and (for a coupon with a per-customer limit)
+one count of redemptions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from api.errors import ApiError
+from api.money import quantize
+from cart.errors import (
+    CouponCustomerLimit,
+    CouponExpired,
+    CouponInactive,
+    CouponMinSubtotal,
+    CouponNotStarted,
+    CouponUsageLimit,
+)
+from cart.models import Cart, CartLine, CartStatus, Coupon, CouponRedemption, cart_token_hash
+from cart.pricing import Totals, cart_totals
+from products.models import VariantAttributeValue
+
+LINE_OK = "ok"
+LINE_UNAVAILABLE = "unavailable"
+LINE_OUT_OF_STOCK = "out_of_stock"
+LINE_INSUFFICIENT = "insufficient_stock"
+
+
+def caller_user(user: Any) -> Any | None:
+    """The signed-in customer, or None for a guest."""
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def cart_open_for(*, user: Any, token: str | None) -> Cart | None:
+    """The open cart the caller means: a customer's own (X-Cart-Token is then ignored), or the
+    guest cart whose token was sent. None when there is none."""
+    user = caller_user(user)
+    carts = Cart.objects.select_related("coupon").filter(status=CartStatus.OPEN)
+    if user is not None:
+        return carts.filter(user=user).first()
+    if token:
+        return carts.filter(token_hash=cart_token_hash(token), user__isnull=True).first()
+    return None
+
+
+def guest_cart_by_token(token: str) -> Cart | None:
+    """A guest cart in any status (checkout replays and merges need the closed ones too)."""
+    return Cart.objects.filter(token_hash=cart_token_hash(token), user__isnull=True).first()
+
+
+def variant_attributes(variant_ids: list[int]) -> dict[int, dict[str, str]]:
+    """{variant_id: {code: value}} in one query (what a cart line and an order line show)."""
+    found: dict[int, dict[str, str]] = defaultdict(dict)
+    rows = (
+        VariantAttributeValue.objects.filter(variant_id__in=variant_ids)
+        .order_by("definition__position", "definition__code")
+        .values_list("variant_id", "definition__code", "value_text")
+    )
+    for variant_id, code, value in rows:
+        found[variant_id][code] = value
+    return found
+
+
+# -- coupons --------------------------------------------------------------------------------------
+
+
+def coupon_redemptions_by(coupon: Coupon, *, user: Any = None, email: str | None = None) -> int:
+    """Unreleased redemptions of `coupon` by this customer (their account or their email)."""
+    who = Q()
+    if getattr(user, "pk", None):
+        who |= Q(user_id=user.pk)
+    if email:
+        who |= Q(email=email.lower())
+    if not who:
+        return 0
+    return CouponRedemption.objects.filter(who, coupon=coupon, released_at__isnull=True).count()
+
+
+def coupon_validate(
+    coupon: Coupon,
+    *,
+    subtotal: Decimal,
+    user: Any = None,
+    email: str | None = None,
+    now=None,
+) -> None:
+    """Raise the specific CouponError if `coupon` cannot apply to this subtotal and customer now.
+
+    The checkout calls it again on the coupon's locked row, so the limits hold under concurrency.
+    """
+    now = now or timezone.now()
+    if not coupon.is_active:
+        raise CouponInactive(details={"code": coupon.code})
+    if coupon.starts_at and coupon.starts_at > now:
+        raise CouponNotStarted(details={"code": coupon.code, "starts_at": coupon.starts_at})
+    if coupon.ends_at and coupon.ends_at <= now:
+        raise CouponExpired(details={"code": coupon.code, "ended_at": coupon.ends_at})
+    if subtotal < coupon.min_subtotal:
+        raise CouponMinSubtotal(
+            f"This coupon needs a subtotal of at least {coupon.min_subtotal}.",
+            details={
+                "code": coupon.code,
+                "min_subtotal": str(coupon.min_subtotal),
+                "subtotal": str(subtotal),
+            },
+        )
+    if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
+        raise CouponUsageLimit(details={"code": coupon.code, "usage_limit": coupon.usage_limit})
+    if coupon.per_customer_limit is not None and (user is not None or email):
+        used = coupon_redemptions_by(coupon, user=user, email=email)
+        if used >= coupon.per_customer_limit:
+            raise CouponCustomerLimit(
+                details={"code": coupon.code, "per_customer_limit": coupon.per_customer_limit}
+            )
+
+
+# -- the priced cart ------------------------------------------------------------------------------
+
+
+@dataclass
+class PricedLine:
+    line: CartLine
+    unit_price: Decimal
+    line_total: Decimal
+    status: str
+    attributes: dict[str, str]
+
+    @property
+    def price_changed(self) -> bool:
+        return self.unit_price != self.line.unit_price_at_add
+
+
+@dataclass
+class PricedCart:
+    cart: Cart
+    lines: list[PricedLine]
+    totals: Totals
+    coupon_error: ApiError | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_purchasable(self) -> bool:
+        return bool(self.lines) and not self.problems and self.coupon_error is None
+
+
+def line_status(variant, quantity: int) -> str:
+    if not variant.is_active or not variant.product.is_active:
+        return LINE_UNAVAILABLE
+    if variant.stock_quantity <= 0:
+        return LINE_OUT_OF_STOCK
+    if variant.stock_quantity < quantity:
+        return LINE_INSUFFICIENT
+    return LINE_OK
+
+
+def cart_priced(cart: Cart, *, user: Any = None) -> PricedCart:
+    """The cart with every price read from the catalog now; flagged lines stay in it."""
+    lines = list(
+        CartLine.objects.filter(cart=cart)
+        .select_related("variant__product")
+        .order_by("created_at", "id")
+    )
+    attributes = variant_attributes([line.variant_id for line in lines]) if lines else {}
+    priced = []
+    for line in lines:
+        variant = line.variant
+        unit = quantize(variant.effective_price)
+        priced.append(
+            PricedLine(
+                line=line,
+                unit_price=unit,
+                line_total=unit * line.quantity,
+                status=line_status(variant, line.quantity),
+                attributes=attributes.get(variant.pk, {}),
+            )
+        )
+    subtotal = sum((p.line_total for p in priced), Decimal("0.00"))
+    coupon, coupon_error = cart.coupon, None
+    if coupon is not None:
+        try:
+            coupon_validate(coupon, subtotal=subtotal, user=caller_user(user))
+        except ApiError as exc:
+            coupon, coupon_error = None, exc
+    problems = [
+        {"line_id": p.line.pk, "variant_id": p.line.variant_id, "status": p.status}
+        for p in priced
+        if p.status != LINE_OK
+    ]
+    return PricedCart(
+        cart=cart,
+        lines=priced,
+        totals=cart_totals(subtotal=subtotal, coupon=coupon, has_items=bool(priced)),
+        coupon_error=coupon_error,
+        problems=problems,
+    )
+
+
+def cart_out(cart: Cart, *, user: Any = None, token: str | None = None) -> dict[str, Any]:
+    """The CartOut answer (cart.schemas) as a dict."""
+    priced = cart_priced(cart, user=user)
+    coupon = cart.coupon
+    return {
+        "id": cart.pk,
+        "token": token if cart.user_id is None else None,
+        "currency": cart.currency,
+        "lines": [_line_out(p) for p in priced.lines],
+        "item_count": sum(p.line.quantity for p in priced.lines),
+        "coupon": {
+            "code": coupon.code,
+            "kind": coupon.kind,
+            "value": coupon.value,
+            "applies": priced.coupon_error is None,
+            "error": {"code": priced.coupon_error.code, "message": priced.coupon_error.message}
+            if priced.coupon_error
+            else None,
+        }
+        if coupon is not None
+        else None,
+        "subtotal": priced.totals.subtotal,
+        "discount_total": priced.totals.discount_total,
+        "shipping_total": priced.totals.shipping_total,
+        "tax_total": priced.totals.tax_total,
+        "grand_total": priced.totals.grand_total,
+        "is_purchasable": priced.is_purchasable,
+        "updated_at": cart.updated_at,
+    }
+
+
+def _line_out(priced: PricedLine) -> dict[str, Any]:
+    line, variant = priced.line, priced.line.variant
+    product = variant.product
+    return {
+        "id": line.pk,
+        "variant_id": variant.pk,
+        "sku": variant.sku,
+        "product_id": product.pk,
+        "product_name": product.name,
+        "product_slug": product.slug,
+        "variant_name": variant.name,
+        "attributes": priced.attributes,
+        "quantity": line.quantity,
+        "unit_price": priced.unit_price,
+        "line_total": priced.line_total,
+        "status": priced.status,
+        "available_quantity": max(variant.stock_quantity, 0)
+        if priced.status == LINE_INSUFFICIENT
+        else None,
+        "price_changed": priced.price_changed,
+        "previous_unit_price": line.unit_price_at_add if priced.price_changed else None,
+    }

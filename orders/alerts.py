@@ -1,0 +1,85 @@
+"""Low-stock alerts to staff: one email per crossing of a variant's threshold.
+
+A LowStockAlert row marks a variant staff were told about; it stays while the variant stays low
+(no second email) and is removed once stock is back above the threshold (the next crossing alerts
+again). One run at a time (a transaction-scoped advisory lock), and the rows and the emails' event
+keys are written in the same transaction: a run that fails sends nothing and leaves no row, so
+its retry sends the email; a run repeated after success finds the rows and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from core.models import User
+from core.notifications import send_templated_email
+from orders.models import LowStockAlert
+from products.selectors import low_stock_variants
+
+logger = logging.getLogger("orders.alerts")
+
+_LOCK_KEY = 0x4C6F7753  # "LowS": serialises alert runs
+MAX_LISTED = 200
+
+
+def alert_recipients() -> list[str]:
+    if settings.LOW_STOCK_ALERT_EMAILS:
+        return list(settings.LOW_STOCK_ALERT_EMAILS)
+    return list(
+        User.objects.filter(is_staff=True, is_active=True)
+        .order_by("pk")
+        .values_list("email", flat=True)
+    )
+
+
+def low_stock_alerts_send() -> int:
+    """Alert staff about variants newly at or under their threshold; returns how many."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        # Back above the threshold (or no longer sold): the crossing is over.
+        LowStockAlert.objects.filter(
+            Q(variant__stock_quantity__gt=F("variant__low_stock_threshold"))
+            | Q(variant__is_active=False)
+            | Q(variant__product__is_active=False)
+        ).delete()
+        new = list(low_stock_variants().filter(low_stock_alert__isnull=True))
+        if not new:
+            return 0
+        alerts = LowStockAlert.objects.bulk_create(
+            LowStockAlert(
+                variant=v, stock_at_alert=v.stock_quantity, threshold=v.low_stock_threshold
+            )
+            for v in new
+        )
+        batch = min(alert.pk for alert in alerts)
+        context = {
+            "variants": [
+                {
+                    "sku": v.sku,
+                    "product": v.product.name,
+                    "name": v.name,
+                    "stock": v.stock_quantity,
+                    "threshold": v.low_stock_threshold,
+                }
+                for v in new[:MAX_LISTED]
+            ],
+            "count": len(new),
+            "more": max(0, len(new) - MAX_LISTED),
+        }
+        recipients = alert_recipients()
+        for email in recipients:
+            send_templated_email(
+                template="low_stock_alert",
+                to=email,
+                context=context,
+                event_key=f"low_stock:{batch}:{email}"[:200],
+            )
+        if not recipients:
+            logger.warning("low stock, but nobody to tell", extra={"variants": len(new)})
+    logger.info("low stock alert sent", extra={"variants": len(new), "recipients": len(recipients)})
+    return len(new)

@@ -1,0 +1,344 @@
+"""/api/checkout, /api/orders and the staff routes for orders, sales reports and inventory."""
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Header, Path, Query, Status, UploadedFile
+from ninja_extra import api_controller, route
+from ninja_extra.pagination import paginate
+
+from api.auth import JWTAuth, OptionalJWTAuth
+from api.idempotency import HEADER, run_idempotent, validate_key
+from api.pagination import Page, PageNumberPagination
+from api.permissions import StaffWithPerms
+from api.schemas import ErrorOut
+from cart.controllers import CartToken, FastControllerBase
+from cart.selectors import caller_user
+from orders import checkout as checkout_service
+from orders import inventory, reports, selectors, services
+from orders.errors import InvalidTransition
+from orders.models import InventoryUpload
+from orders.schemas import (
+    ORDER_TOKEN_HEADER,
+    CancelIn,
+    CheckoutIn,
+    Id,
+    InventoryUploadDetailOut,
+    InventoryUploadOut,
+    OrderFilter,
+    OrderListItemOut,
+    OrderNumber,
+    OrderOut,
+    RefundIn,
+    SalesReportOut,
+    ShipIn,
+    StaffNoteIn,
+    StaffOrderFilter,
+    StaffOrderListItemOut,
+    StaffOrderOut,
+)
+from orders.state import CUSTOMER_CANCELLABLE
+
+ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+STAFF_ERRORS = {**ERRORS, 403: ErrorOut}
+
+
+def OrderToken():
+    return Header(
+        None,
+        alias=ORDER_TOKEN_HEADER,
+        max_length=64,
+        description="The order's token from checkout: how a guest opens their order.",
+    )
+
+
+def IdempotencyKey(description: str):
+    return Header(None, alias=HEADER, max_length=255, description=description)
+
+
+@api_controller("/checkout", tags=["checkout"], auth=OptionalJWTAuth())
+class CheckoutController(FastControllerBase):
+    @route.post(
+        "",
+        response={201: OrderOut, 400: ErrorOut, 403: ErrorOut, 503: ErrorOut, **ERRORS},
+        summary="Place the order for the cart (Idempotency-Key required)",
+        description=(
+            "Prices, discount, shipping and tax are computed here from the database. The same "
+            "Idempotency-Key with the same body answers the same order again (201, identical "
+            "body, header `Idempotent-Replayed: true`); with another body it is a 409 "
+            "`idempotency_key_reused`. A cart already checked out is a 409 `cart_checked_out` "
+            "naming its order, whatever the key. 409 `insufficient_stock` lists the short lines."
+        ),
+    )
+    def checkout(
+        self,
+        payload: CheckoutIn,
+        x_cart_token: str | None = CartToken(),
+        idempotency_key: str | None = IdempotencyKey("Required: one per order attempt."),
+    ):
+        key = validate_key(idempotency_key, required=True)
+        data = checkout_service.CheckoutData(
+            email=payload.email,
+            shipping_address_id=payload.shipping_address_id,
+            shipping_address=payload.shipping_address.model_dump()
+            if payload.shipping_address
+            else None,
+            billing_address_id=payload.billing_address_id,
+            billing_address=payload.billing_address.model_dump()
+            if payload.billing_address
+            else None,
+            payment_provider=payload.payment_provider,
+            customer_note=payload.customer_note,
+        )
+        result = checkout_service.checkout(
+            user=self.context.request.auth,
+            cart_token=x_cart_token,
+            idempotency_key=key,
+            data=data,
+            payload=payload.model_dump(mode="json"),
+        )
+        if result.replayed:
+            self.context.response.headers["Idempotent-Replayed"] = "true"
+        return Status(result.status_code, result.body)
+
+
+@api_controller("/orders", tags=["orders"], auth=OptionalJWTAuth())
+class OrderController(FastControllerBase):
+    @route.get(
+        "",
+        response={200: Page[OrderListItemOut], **ERRORS},
+        auth=JWTAuth(),
+        summary="Your orders, newest first",
+    )
+    @paginate(PageNumberPagination)
+    def list(self, filters: Query[OrderFilter]):
+        return selectors.order_list_for_user(user=self.context.request.auth, status=filters.status)
+
+    @route.get(
+        "/{number}",
+        response={200: OrderOut, **ERRORS},
+        summary="One order: yours, or a guest's with its X-Order-Token",
+    )
+    def get(self, number: Path[OrderNumber], x_order_token: str | None = OrderToken()):
+        order = selectors.order_for_customer(
+            number=number, user=self.context.request.auth, token=x_order_token
+        )
+        return selectors.order_data(selectors.order_detail(order))
+
+    @route.post(
+        "/{number}/cancel",
+        response={200: OrderOut, **ERRORS},
+        summary="Cancel while pending payment or paid (a paid order is refunded)",
+    )
+    def cancel(
+        self,
+        number: Path[OrderNumber],
+        payload: CancelIn,
+        x_order_token: str | None = OrderToken(),
+    ):
+        user = self.context.request.auth
+        order = selectors.order_for_customer(number=number, user=user, token=x_order_token)
+        if order.status not in CUSTOMER_CANCELLABLE:
+            raise InvalidTransition(
+                "This order can no longer be cancelled.",
+                details={"number": order.number, "status": order.status, "to": "cancelled"},
+            )
+        services.order_cancel(
+            order_id=order.pk,
+            actor=caller_user(user),
+            actor_type="customer",
+            note=payload.reason,
+        )
+        return selectors.order_data(selectors.order_detail(order))
+
+
+# -- staff ----------------------------------------------------------------------------------------
+
+
+def perm(codename: str) -> list:
+    return [StaffWithPerms(codename)]
+
+
+@api_controller("/staff/orders", tags=["staff: orders"], auth=JWTAuth())
+class StaffOrderController(FastControllerBase):
+    def _out(self, order) -> dict[str, Any]:
+        return selectors.staff_order_data(selectors.order_detail(order))
+
+    @route.get(
+        "",
+        response={200: Page[StaffOrderListItemOut], **STAFF_ERRORS},
+        permissions=perm("orders.view_order"),
+        summary="Every order, newest first, with filters",
+    )
+    @paginate(PageNumberPagination)
+    def list(self, filters: Query[StaffOrderFilter]):
+        return selectors.order_list_for_staff(**filters.model_dump())
+
+    @route.get(
+        "/{number}",
+        response={200: StaffOrderOut, **STAFF_ERRORS},
+        permissions=perm("orders.view_order"),
+    )
+    def get(self, number: Path[OrderNumber]):
+        return self._out(selectors.order_get(number=number))
+
+    @route.post(
+        "/{number}/mark-paid",
+        response={200: StaffOrderOut, **STAFF_ERRORS},
+        permissions=perm("orders.change_order"),
+        summary="The money of a manual payment arrived: the order becomes paid",
+    )
+    def mark_paid(self, request: HttpRequest, number: Path[OrderNumber], payload: StaffNoteIn):
+        from payments.services import payment_record_manual
+
+        order = selectors.order_get(number=number)
+        payment_record_manual(order=order, actor=request.user, note=payload.note)
+        return self._out(order)
+
+    @route.post(
+        "/{number}/ship",
+        response={200: StaffOrderOut, **STAFF_ERRORS},
+        permissions=perm("orders.change_order"),
+        summary="Ship with a tracking number (the customer is emailed)",
+    )
+    def ship(self, request: HttpRequest, number: Path[OrderNumber], payload: ShipIn):
+        order = selectors.order_get(number=number)
+        services.order_ship(
+            order_id=order.pk,
+            tracking_number=payload.tracking_number,
+            carrier=payload.carrier,
+            actor=request.user,
+            note=payload.note,
+        )
+        return self._out(order)
+
+    @route.post(
+        "/{number}/deliver",
+        response={200: StaffOrderOut, **STAFF_ERRORS},
+        permissions=perm("orders.change_order"),
+    )
+    def deliver(self, request: HttpRequest, number: Path[OrderNumber], payload: StaffNoteIn):
+        order = selectors.order_get(number=number)
+        services.order_deliver(order_id=order.pk, actor=request.user, note=payload.note)
+        return self._out(order)
+
+    @route.post(
+        "/{number}/cancel",
+        response={200: StaffOrderOut, **STAFF_ERRORS},
+        permissions=perm("orders.change_order"),
+        summary="Cancel (pending payment or paid): stock returns, a paid order is refunded",
+    )
+    def cancel(self, request: HttpRequest, number: Path[OrderNumber], payload: StaffNoteIn):
+        order = selectors.order_get(number=number)
+        services.order_cancel(order_id=order.pk, actor=request.user, note=payload.note)
+        return self._out(order)
+
+    @route.post(
+        "/{number}/refund",
+        response={200: StaffOrderOut, **STAFF_ERRORS},
+        permissions=perm("orders.change_order"),
+        summary="Refund all or part of a paid, shipped or delivered order",
+    )
+    def refund(self, request: HttpRequest, number: Path[OrderNumber], payload: RefundIn):
+        order = selectors.order_get(number=number)
+        services.order_refund(
+            order_id=order.pk, amount=payload.amount, actor=request.user, note=payload.note
+        )
+        return self._out(order)
+
+
+@api_controller("/staff/reports", tags=["staff: reports"], auth=JWTAuth())
+class StaffReportController(FastControllerBase):
+    @route.get(
+        "/sales",
+        response={200: SalesReportOut, 400: ErrorOut, **STAFF_ERRORS},
+        permissions=perm("orders.view_salesreport"),
+        summary="Sales per day (JSON, or CSV with ?format=csv or Accept: text/csv)",
+        openapi_extra={
+            "responses": {
+                "200": {
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/SalesReportOut"}
+                        },
+                        "text/csv": {"schema": {"type": "string"}},
+                    }
+                }
+            }
+        },
+    )
+    def sales(
+        self,
+        request: HttpRequest,
+        date_from: date = Query(..., alias="from", description="First day (inclusive)."),
+        date_to: date = Query(..., alias="to", description="Last day (inclusive)."),
+        format: str | None = Query(None, pattern="^(json|csv)$"),
+    ):
+        report = reports.sales_report(date_from=date_from, date_to=date_to)
+        wants_csv = format == "csv" or (
+            format is None and "text/csv" in request.headers.get("Accept", "")
+        )
+        if wants_csv:
+            response = HttpResponse(reports.sales_csv(report), content_type="text/csv")
+            response["Content-Disposition"] = (
+                f'attachment; filename="sales-{date_from}-{date_to}.csv"'
+            )
+            return response
+        return report
+
+
+@api_controller("/staff/inventory", tags=["staff: inventory"], auth=JWTAuth())
+class StaffInventoryController(FastControllerBase):
+    @route.post(
+        "/uploads",
+        response={202: InventoryUploadOut, 400: ErrorOut, 413: ErrorOut, **STAFF_ERRORS},
+        permissions=perm("products.adjust_stock"),
+        summary="Upload a stock CSV (sku + quantity or delta), applied by a task",
+        description=(
+            "Columns: `sku`, and `quantity` (the counted level) or `delta` (+ received, - removed) "
+            "per row, optional `note`. Idempotency-Key required; the same file is applied once "
+            "(409 `inventory_upload_duplicate`)."
+        ),
+    )
+    def upload(
+        self,
+        request: HttpRequest,
+        file: File[UploadedFile],
+        idempotency_key: str | None = IdempotencyKey("Required."),
+    ):
+        key = validate_key(idempotency_key, required=True)
+        content = inventory.read_upload(file)
+
+        def operation():
+            upload = inventory.inventory_upload_create(
+                filename=file.name or "inventory.csv", content=content, actor=request.user
+            )
+            return 202, inventory.upload_out(upload)
+
+        result = run_idempotent(
+            scope="inventory.upload",
+            owner=f"user:{request.user.pk}",
+            key=key,
+            payload={"sha256": inventory.digest(content)},
+            operation=operation,
+        )
+        return Status(result.status_code, result.body)
+
+    @route.get(
+        "/uploads",
+        response={200: Page[InventoryUploadOut], **STAFF_ERRORS},
+        permissions=perm("products.adjust_stock"),
+    )
+    @paginate(PageNumberPagination)
+    def uploads(self):
+        return InventoryUpload.objects.defer("content", "results").order_by("-created_at", "-id")
+
+    @route.get(
+        "/uploads/{upload_id}",
+        response={200: InventoryUploadDetailOut, **STAFF_ERRORS},
+        permissions=perm("products.adjust_stock"),
+        summary="An upload with its per-row results",
+    )
+    def upload_detail(self, upload_id: Path[Id]):
+        return inventory.upload_get(upload_id)

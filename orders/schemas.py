@@ -1,0 +1,282 @@
+"""Request and response schemas of checkout, orders, staff order routes, reports and inventory.
+
+No input carries a price, total, discount or status the server would store: InputSchema refuses
+any unknown field with a 422, and every amount comes from the database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import Field, model_validator
+
+from api.schemas import Email, InputSchema, SingleLine
+from core.schemas import AddressSnapshot, CountryCode, Name, Phone
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Note = Annotated[SingleLine, Field(max_length=500)]
+OrderNumber = Annotated[str, Field(max_length=20, pattern=r"^[A-Z]{1,5}-[0-9]{1,12}$")]
+ORDER_TOKEN_HEADER = "X-Order-Token"  # noqa: S105 - a header name
+StatusName = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled", "refunded"]
+
+
+# -- checkout -------------------------------------------------------------------------------------
+
+
+class CheckoutAddressIn(InputSchema):
+    first_name: Annotated[Name, Field(min_length=1)]
+    last_name: Annotated[Name, Field(min_length=1)]
+    company_name: Annotated[SingleLine, Field(max_length=255)] = ""
+    street_address_1: Annotated[SingleLine, Field(min_length=1, max_length=255)]
+    street_address_2: Annotated[SingleLine, Field(max_length=255)] = ""
+    city: Annotated[SingleLine, Field(min_length=1, max_length=128)]
+    postal_code: Annotated[SingleLine, Field(max_length=20)] = ""
+    country_area: Annotated[SingleLine, Field(max_length=128)] = ""
+    country: CountryCode
+    phone: Phone = ""
+
+
+class CheckoutIn(InputSchema):
+    """Who, where and how to pay. Customers order with their account's email and may name a
+    saved address by id; guests give an email and the addresses themselves."""
+
+    email: Email | None = Field(None, description="Guests only (required for them).")
+    shipping_address_id: Id | None = Field(None, description="One of your saved addresses.")
+    shipping_address: CheckoutAddressIn | None = None
+    billing_address_id: Id | None = None
+    billing_address: CheckoutAddressIn | None = Field(
+        None, description="Defaults to the shipping address."
+    )
+    payment_provider: Annotated[str, Field(max_length=32, pattern=r"^[a-z0-9_]+$")] | None = Field(
+        None, description="Defaults to the shop's (`manual`)."
+    )
+    customer_note: Note = ""
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> CheckoutIn:
+        for kind in ("shipping", "billing"):
+            if getattr(self, f"{kind}_address_id") and getattr(self, f"{kind}_address"):
+                raise ValueError(f"Give {kind}_address_id or {kind}_address, not both.")
+        return self
+
+
+# -- orders ---------------------------------------------------------------------------------------
+
+
+class OrderLineOut(Schema):
+    id: int
+    product_id: int | None
+    variant_id: int | None
+    product_name: str
+    variant_name: str
+    sku: str
+    attributes: dict[str, Any]
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
+
+
+class PaymentOut(Schema):
+    provider: str
+    status: str
+    amount: Decimal
+    currency: str
+    refunded_amount: Decimal
+    client_data: dict[str, Any] = Field(
+        description="What the client needs to pay: instructions (manual), a client secret..."
+    )
+
+
+class HistoryOut(Schema):
+    status: str
+    at: datetime
+
+
+class OrderOut(Schema):
+    number: str
+    token: UUID = Field(
+        description="With the number, opens the order (X-Order-Token) for a guest: keep it secret."
+    )
+    status: StatusName
+    email: str
+    currency: str
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_total: Decimal
+    tax_total: Decimal
+    grand_total: Decimal
+    refunded_total: Decimal
+    coupon_code: str | None
+    shipping_address: AddressSnapshot
+    billing_address: AddressSnapshot
+    customer_note: str
+    tracking_number: str | None
+    carrier: str | None
+    placed_at: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    refunded_at: datetime | None
+    lines: list[OrderLineOut]
+    payment: PaymentOut | None
+    history: list[HistoryOut]
+    can_cancel: bool
+
+
+class OrderListItemOut(Schema):
+    number: str
+    status: StatusName
+    currency: str
+    grand_total: Decimal
+    item_count: int
+    placed_at: datetime
+
+    @staticmethod
+    def resolve_item_count(obj) -> int:
+        return obj.item_count or 0
+
+
+class OrderFilter(Schema):
+    status: StatusName | None = None
+
+
+class CancelIn(InputSchema):
+    reason: Note = ""
+
+
+# -- staff ----------------------------------------------------------------------------------------
+
+
+class StaffOrderListItemOut(OrderListItemOut):
+    id: int
+    email: str
+    user_id: int | None
+    payment_provider: str
+
+
+class StaffPaymentOut(PaymentOut):
+    id: int
+    provider_reference: str
+    error: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffEventOut(Schema):
+    id: int
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    actor_type: str
+    actor_email: str | None
+    note: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class StaffOrderOut(OrderOut):
+    id: int
+    user_id: int | None
+    payment_provider: str
+    idempotency_key: str
+    stock_returned_at: datetime | None
+    payments: list[StaffPaymentOut]
+    events: list[StaffEventOut]
+
+
+class StaffOrderFilter(Schema):
+    status: StatusName | None = None
+    q: Annotated[str, Field(max_length=254, pattern=r"^[^\x00]*$")] | None = Field(
+        None, description="Order number, or part of the email."
+    )
+    email: Annotated[str, Field(max_length=254, pattern=r"^[^\x00]*$")] | None = None
+    placed_from: date | None = None
+    placed_to: date | None = None
+
+
+class StaffNoteIn(InputSchema):
+    note: Note = ""
+
+
+class ShipIn(InputSchema):
+    tracking_number: Annotated[SingleLine, Field(min_length=1, max_length=100)]
+    carrier: Annotated[SingleLine, Field(max_length=100)] = ""
+    note: Note = ""
+
+
+class RefundIn(InputSchema):
+    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = Field(
+        None, description="Part of the order; default: everything not refunded yet."
+    )
+    note: Note = ""
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+
+class SalesDayOut(Schema):
+    date: date
+    orders: int
+    paid_orders: int
+    revenue: Decimal
+    units: int
+    average_order_value: Decimal
+
+
+class TopProductOut(Schema):
+    product_id: int | None
+    product_name: str
+    units: int
+    revenue: Decimal
+
+
+class SalesTotalsOut(Schema):
+    orders: int
+    paid_orders: int
+    revenue: Decimal
+    units: int
+    average_order_value: Decimal
+
+
+class SalesReportOut(Schema):
+    date_from: date
+    date_to: date
+    currency: str
+    totals: SalesTotalsOut
+    days: list[SalesDayOut] = Field(description="Every day of the range, empty ones included.")
+    top_products: list[TopProductOut]
+
+
+# -- inventory ------------------------------------------------------------------------------------
+
+
+class InventoryRowOut(Schema):
+    row: int
+    sku: str
+    status: Literal["applied", "unchanged", "error"]
+    before: int | None = None
+    after: int | None = None
+    error: str | None = None
+
+
+class InventoryUploadOut(Schema):
+    id: int
+    filename: str
+    status: Literal["pending", "done", "failed"]
+    note: str
+    rows_total: int
+    rows_applied: int
+    rows_unchanged: int
+    rows_failed: int
+    error: str
+    created_at: datetime
+    processed_at: datetime | None
+
+
+class InventoryUploadDetailOut(InventoryUploadOut):
+    results: list[InventoryRowOut]

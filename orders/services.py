@@ -1,0 +1,320 @@
+"""Order lifecycle: every status change goes through order_transition, under the order's row lock.
+
+The lock makes each transition happen once: a customer's cancel racing the expiry task and a
+staff click finds the order already cancelled and gets a 409 `invalid_transition` (the task just
+skips it), so stock comes back exactly once. Side effects that leave the database (emails,
+provider calls) are tasks enqueued after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from api.errors import InvalidInput
+from api.money import quantize
+from cart.models import Coupon, CouponRedemption
+from orders import state, tasks
+from orders.errors import InvalidTransition, RefundTooLarge
+from orders.models import Order, OrderEvent, OrderStatus
+from products.models import StockReason
+from products.services import StockChange, stock_adjust_many
+
+logger = logging.getLogger("orders")
+
+S = OrderStatus
+Actor = OrderEvent.Actor
+
+# The email each customer-visible status sends (once per order: a status is entered once).
+STATUS_EMAILS = {
+    S.PAID: tasks.payment_received_send_task,
+    S.SHIPPED: tasks.order_shipped_send_task,
+    S.CANCELLED: tasks.order_cancelled_send_task,
+}
+
+
+def actor_type_of(actor: Any) -> str:
+    if actor is None or not getattr(actor, "pk", None):
+        return Actor.SYSTEM
+    return Actor.STAFF if actor.is_staff else Actor.CUSTOMER
+
+
+def order_transition(
+    *,
+    order_id: int,
+    to: str,
+    actor: Any = None,
+    actor_type: str | None = None,
+    note: str = "",
+    fields: dict[str, Any] | None = None,
+    check: Callable[[Order], None] | None = None,
+    data: dict[str, Any] | None = None,
+) -> Order:
+    """Move the order to `to` if DESIGN.md §4 allows it from where it is; else 409.
+
+    `check(order)` runs on the locked row before the change (raise to refuse); `fields` are set
+    with the status. Writes the OrderEvent and, after commit, the status's email.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if not state.allowed(order.status, to):
+            raise InvalidTransition(
+                f"An order that is {order.get_status_display().lower()} cannot become {to}.",
+                details={
+                    "number": order.number,
+                    "status": order.status,
+                    "to": to,
+                    "allowed": sorted(state.TRANSITIONS.get(order.status, ())),
+                },
+            )
+        if check is not None:
+            check(order)
+        from_status, now = order.status, timezone.now()
+        order.status = to
+        updated = ["status"]
+        if to in state.ENTERED_AT:
+            setattr(order, state.ENTERED_AT[to], now)
+            updated.append(state.ENTERED_AT[to])
+        for name, value in (fields or {}).items():
+            setattr(order, name, value)
+            updated.append(name)
+        if to == S.CANCELLED:
+            updated += _release_reservations(order, actor=actor, now=now)
+            if from_status == S.PAID:
+                # The money comes back in full (the refund hook below).
+                order.refunded_total = order.grand_total
+                updated.append("refunded_total")
+        order.save(update_fields=updated)
+        event = OrderEvent.objects.create(
+            order=order,
+            kind=OrderEvent.Kind.STATUS,
+            from_status=from_status,
+            to_status=to,
+            actor_type=actor_type or actor_type_of(actor),
+            actor=actor if getattr(actor, "pk", None) else None,
+            note=note[:500],
+            data=data or {},
+        )
+        _after_commit(order, from_status=from_status, event=event)
+    return order
+
+
+def _release_reservations(order: Order, *, actor: Any, now) -> list[str]:
+    """Stock back and the coupon use released, once: the status change guards both."""
+    updated = []
+    if order.stock_returned_at is None:
+        changes = [
+            StockChange(line.variant_id, delta=line.quantity)
+            for line in order.lines.filter(variant__isnull=False).order_by("variant_id")
+        ]
+        if changes:
+            stock_adjust_many(
+                changes=changes,
+                reason=StockReason.CANCELLATION,
+                actor=actor,
+                reference=order.number,
+                note="Order cancelled",
+            )
+        order.stock_returned_at = now
+        updated.append("stock_returned_at")
+    redemption = (
+        CouponRedemption.objects.filter(order=order, released_at__isnull=True)
+        .select_related(None)
+        .first()
+    )
+    if redemption is not None:
+        # The coupon row lock again (after the variants, as at checkout): limits stay exact.
+        Coupon.objects.select_for_update().filter(pk=redemption.coupon_id).update(
+            times_used=F("times_used") - 1
+        )
+        redemption.released_at = now
+        redemption.save(update_fields=["released_at"])
+    return updated
+
+
+def _after_commit(order: Order, *, from_status: str, event: OrderEvent) -> None:
+    email_task = STATUS_EMAILS.get(order.status)
+    if email_task is not None:
+        email_task.delay_on_commit(order.pk)
+    if order.status == S.CANCELLED:
+        from payments import tasks as payment_tasks
+
+        payment_tasks.payment_cancel_task.delay_on_commit(order.pk)
+        if from_status == S.PAID:
+            payment_tasks.payment_refund_task.delay_on_commit(
+                order.pk, str(order.grand_total), f"event-{event.pk}"
+            )
+
+
+# -- the transitions, by name ---------------------------------------------------------------------
+
+
+def order_mark_paid(
+    *, order_id: int, actor: Any = None, note: str = "", strict: bool = True
+) -> Order:
+    """pending_payment -> paid. From a provider event (strict=False) an order already past it is
+    left alone, so a repeated event changes nothing."""
+    if not strict:
+        order = Order.objects.get(pk=order_id)
+        if order.status != S.PENDING_PAYMENT:
+            if order.status == S.CANCELLED:
+                logger.warning(
+                    "payment received for a cancelled order", extra={"order": order.number}
+                )
+            return order
+        try:
+            return order_transition(order_id=order_id, to=S.PAID, actor=actor, note=note)
+        except InvalidTransition:  # cancelled or paid meanwhile
+            return Order.objects.get(pk=order_id)
+    return order_transition(order_id=order_id, to=S.PAID, actor=actor, note=note)
+
+
+def order_ship(
+    *, order_id: int, tracking_number: str, carrier: str = "", actor: Any = None, note: str = ""
+) -> Order:
+    tracking_number = tracking_number.strip()
+    if not tracking_number:
+        raise InvalidInput(
+            "A tracking number is required.",
+            details={
+                "errors": [
+                    {
+                        "loc": ["body", "tracking_number"],
+                        "field": "tracking_number",
+                        "message": "A tracking number is required.",
+                        "type": "required",
+                    }
+                ]
+            },
+        )
+    return order_transition(
+        order_id=order_id,
+        to=S.SHIPPED,
+        actor=actor,
+        note=note,
+        fields={"tracking_number": tracking_number, "carrier": carrier.strip()},
+        data={"tracking_number": tracking_number, "carrier": carrier.strip()},
+    )
+
+
+def order_deliver(*, order_id: int, actor: Any = None, note: str = "") -> Order:
+    return order_transition(order_id=order_id, to=S.DELIVERED, actor=actor, note=note)
+
+
+def order_cancel(
+    *,
+    order_id: int,
+    actor: Any = None,
+    actor_type: str | None = None,
+    note: str = "",
+    check: Callable[[Order], None] | None = None,
+) -> Order:
+    """Cancel (pending payment or paid): stock back with StockMovement rows (reason
+    cancellation, reference the order number), coupon use released, the payment cancelled or, if
+    paid, refunded in full through the provider; the customer is told by email."""
+    return order_transition(
+        order_id=order_id,
+        to=S.CANCELLED,
+        actor=actor,
+        actor_type=actor_type,
+        note=note,
+        check=check,
+    )
+
+
+def order_refund(
+    *, order_id: int, amount: Decimal | None = None, actor: Any = None, note: str = ""
+) -> Order:
+    """Refund all (default) or part of a paid, shipped or delivered order: the order becomes
+    `refunded`, refunded_total grows, and the provider gives the money back (task). Goods are
+    not restocked: a return is a stock adjustment of its own (reason `return`)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        remaining = order.grand_total - order.refunded_total
+        amount = quantize(amount) if amount is not None else remaining
+        if amount <= 0:
+            raise InvalidInput("The refund must be more than zero.", code="refund_invalid")
+        if amount > remaining:
+            raise RefundTooLarge(details={"requested": str(amount), "remaining": str(remaining)})
+        if order.status == S.REFUNDED:
+            # A further partial refund: money only, the status stays.
+            order.refunded_total += amount
+            order.save(update_fields=["refunded_total"])
+            event = OrderEvent.objects.create(
+                order=order,
+                kind=OrderEvent.Kind.PAYMENT,
+                actor_type=actor_type_of(actor),
+                actor=actor if getattr(actor, "pk", None) else None,
+                note=note[:500],
+                data={"refund": str(amount)},
+            )
+        else:
+            order = order_transition(
+                order_id=order_id,
+                to=S.REFUNDED,
+                actor=actor,
+                note=note,
+                fields={"refunded_total": order.refunded_total + amount},
+                data={"refund": str(amount)},
+            )
+            event = order.events.order_by("-id").first()
+        from payments import tasks as payment_tasks
+
+        payment_tasks.payment_refund_task.delay_on_commit(
+            order.pk, str(amount), f"event-{event.pk}"
+        )
+    return order
+
+
+def order_note_add(*, order_id: int, note: str, actor: Any = None) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order_id=order_id,
+        kind=OrderEvent.Kind.NOTE,
+        actor_type=actor_type_of(actor),
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note[:500],
+    )
+
+
+# -- expiry ---------------------------------------------------------------------------------------
+
+
+def orders_cancel_unpaid(*, now=None, limit: int = 500) -> list[str]:
+    """Cancel orders still pending payment ORDER_PAYMENT_TIMEOUT after they were placed;
+    their stock returns. Safe to run twice or beside a customer's cancel: each order is
+    re-checked under its lock, and one already cancelled or paid is skipped."""
+    now = now or timezone.now()
+    timeout = settings.ORDER_PAYMENT_TIMEOUT
+    cutoff = now - timeout
+    candidates = list(
+        Order.objects.filter(status=S.PENDING_PAYMENT, placed_at__lt=cutoff)
+        .order_by("placed_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+    def still_overdue(order: Order) -> None:
+        if order.placed_at >= cutoff:
+            raise InvalidTransition()
+
+    cancelled = []
+    for order_id in candidates:
+        try:
+            order = order_cancel(
+                order_id=order_id,
+                actor_type=Actor.SYSTEM,
+                note=f"Unpaid after {int(timeout.total_seconds() // 60)} minutes.",
+                check=still_overdue,
+            )
+        except InvalidTransition:
+            continue  # paid or cancelled meanwhile
+        cancelled.append(order.number)
+    if cancelled:
+        logger.info("unpaid orders cancelled", extra={"count": len(cancelled)})
+    return cancelled
