@@ -98,9 +98,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))
 
-SEARCH_BACKEND = env("SEARCH_BACKEND", default="postgres")
-ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", default="")
-
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 
 DEMO_STAFF_EMAIL = "staff@emporium.test"
@@ -162,4 +159,6 @@ from .celery import *  # noqa: E402, F403
 from .database import *  # noqa: E402, F403
 from .observability import *  # noqa: E402, F403
 from .orders import *  # noqa: E402, F403
+from .payments import *  # noqa: E402, F403
+from .search import *  # noqa: E402, F403
 from .storage import *  # noqa: E402, F403
