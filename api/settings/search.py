@@ -10,3 +10,20 @@ SEARCH_BACKEND = env("SEARCH_BACKEND", default="postgres")
 
 # --- Elasticsearch backend ---
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", default="")
+# Searches read and writes go through this alias; a reindex builds "<alias>-<timestamp>" and swaps.
+ELASTICSEARCH_INDEX_ALIAS = env("ELASTICSEARCH_INDEX_ALIAS", default="emporium-products")
+# The synonyms set (Synonyms API, ES >= 8.10) the search analyzer reads, fed from search.Synonym.
+ELASTICSEARCH_SYNONYMS_SET = env("ELASTICSEARCH_SYNONYMS_SET", default="emporium-synonyms")
+ELASTICSEARCH_SHARDS = env.int("ELASTICSEARCH_SHARDS", default=1)
+ELASTICSEARCH_REPLICAS = env.int("ELASTICSEARCH_REPLICAS", default=0)
+# The 9.x client asks for REST compatibility with 9; 8 works with ES 8.x and 9.x servers alike.
+ELASTICSEARCH_COMPATIBILITY = env.int("ELASTICSEARCH_COMPATIBILITY", default=8)
+ELASTICSEARCH_TIMEOUT = env.float("ELASTICSEARCH_TIMEOUT", default=5.0)  # searches, seconds
+ELASTICSEARCH_PING_TIMEOUT = env.float("ELASTICSEARCH_PING_TIMEOUT", default=1.0)  # readiness
+ELASTICSEARCH_BULK_TIMEOUT = env.float("ELASTICSEARCH_BULK_TIMEOUT", default=60.0)  # indexing
+# Price facet buckets: the boundaries between ranges (first open below, last open above).
+ELASTICSEARCH_PRICE_RANGES = env.list(
+    "ELASTICSEARCH_PRICE_RANGES", default=["25", "50", "100", "250", "500"]
+)
+# "Did you mean" is offered when a text search finds fewer products than this.
+ELASTICSEARCH_SUGGEST_BELOW = env.int("ELASTICSEARCH_SUGGEST_BELOW", default=3)

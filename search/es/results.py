@@ -1,0 +1,196 @@
+"""Elasticsearch response -> search.base answers (SearchResult, Suggestion)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from search.base import (
+    AttributeFacet,
+    Facets,
+    FacetValue,
+    PriceBucket,
+    ProductHit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    VariantHit,
+)
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the index does not hold: category names by slug (the facet counts every category on
+    the products' paths) and the filterable attributes (code -> name, in display order)."""
+
+    categories: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+def money(value: float | int | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(CENT)
+
+
+def _variant(source: Mapping) -> VariantHit:
+    return VariantHit(
+        id=source["variant_id"],
+        sku=source["sku"],
+        name=source.get("variant_name") or "",
+        price=money(source["price"]),
+        compare_at_price=money(source.get("compare_at_price")),
+        in_stock=bool(source["in_stock"]),
+        attributes=dict(source.get("attributes") or {}),
+    )
+
+
+def product_hit(hit: Mapping) -> ProductHit:
+    source = hit["_source"]
+    inner = hit.get("inner_hits", {}).get("variants", {}).get("hits", {}).get("hits", [])
+    variants = tuple(_variant(h["_source"]) for h in inner) or (_variant(source),)
+    brand = source.get("brand")
+    return ProductHit(
+        id=source["product_id"],
+        name=source["name"],
+        slug=source["slug"],
+        brand=dict(brand) if brand else None,
+        category=dict(source["category"]),
+        price_min=min(v.price for v in variants),
+        price_max=max(v.price for v in variants),
+        in_stock=any(v.in_stock for v in variants),
+        is_featured=bool(source.get("is_featured")),
+        image_url=source.get("image_url"),
+        rating_avg=money(source.get("rating") or 0),
+        rating_count=source.get("rating_count") or 0,
+        score=float(hit.get("_score") or 0.0),
+        variants=variants,
+    )
+
+
+def _buckets(aggs: Mapping, name: str) -> list[Mapping]:
+    return aggs.get(name, {}).get("values", {}).get("buckets", [])
+
+
+def _count(bucket: Mapping) -> int:
+    return int(bucket.get("products", {}).get("value", bucket.get("doc_count", 0)))
+
+
+def _label(bucket: Mapping, default: str) -> str:
+    labels = bucket.get("label", {}).get("buckets", [])
+    return labels[0]["key"] if labels else default
+
+
+def _by_count(values: list[FacetValue]) -> tuple[FacetValue, ...]:
+    return tuple(sorted(values, key=lambda v: (-v.count, v.label.casefold(), v.value)))
+
+
+def facets(aggs: Mapping, query: SearchQuery, labels: Labels) -> Facets:
+    brands = [
+        FacetValue(
+            value=b["key"],
+            label=_label(b, b["key"]),
+            count=_count(b),
+            selected=b["key"] in query.brands,
+        )
+        for b in _buckets(aggs, "f_brand")
+        if _count(b)
+    ]
+    categories = [
+        FacetValue(
+            value=b["key"],
+            label=labels.categories[b["key"]],
+            count=_count(b),
+            selected=b["key"] == query.category,
+        )
+        for b in _buckets(aggs, "f_category")
+        if _count(b) and b["key"] in labels.categories
+    ]
+    prices = tuple(
+        PriceBucket(min=money(b.get("from")), max=money(b.get("to")), count=_count(b))
+        for b in _buckets(aggs, "f_price")
+    )
+    # code -> value -> count: a filtered code from its own aggregation, others from the shared one.
+    values: dict[str, dict[str, int]] = {}
+    for b in _buckets(aggs, "f_attributes"):
+        code, _, value = b["key"].partition("=")
+        if code not in query.attributes:
+            values.setdefault(code, {})[value] = _count(b)
+    for code in query.attributes:
+        for b in _buckets(aggs, f"f_attr:{code}"):
+            values.setdefault(code, {})[b["key"].partition("=")[2]] = _count(b)
+    attributes = []
+    for code, name in labels.attributes.items():
+        counted = values.get(code, {})
+        selected = set(query.attributes.get(code, ()))
+        # A selected value keeps its place even when nothing else matches it.
+        for value in selected - set(counted):
+            counted[value] = 0
+        if not counted:
+            continue
+        attributes.append(
+            AttributeFacet(
+                code=code,
+                name=name,
+                values=_by_count(
+                    [
+                        FacetValue(value=v, label=v, count=n, selected=v in selected)
+                        for v, n in counted.items()
+                        if n or v in selected
+                    ]
+                ),
+            )
+        )
+    return Facets(
+        brands=_by_count(brands),
+        categories=_by_count(categories),
+        prices=prices,
+        attributes=tuple(attributes),
+    )
+
+
+def suggestion(response: Mapping, query: SearchQuery, total: int, below: int) -> str | None:
+    if total >= below or not query.q.strip():
+        return None
+    for entry in response.get("suggest", {}).get("did_you_mean", []):
+        for option in entry.get("options", []):
+            text = option.get("text", "").strip()
+            if text and text != query.q.strip().lower():
+                return text
+    return None
+
+
+def search_result(
+    response: Mapping, query: SearchQuery, labels: Labels, *, suggest_below: int
+) -> SearchResult:
+    aggs = response.get("aggregations", {})
+    total = int(aggs.get("matching", {}).get("total", {}).get("value", 0))
+    hits = tuple(product_hit(h) for h in response.get("hits", {}).get("hits", []))
+    return SearchResult(
+        total=total,
+        hits=hits,
+        facets=facets(aggs, query, labels) if query.facets else None,
+        suggestion=suggestion(response, query, total, suggest_below),
+    )
+
+
+def suggestions(response: Mapping, *, limit: int) -> list[Suggestion]:
+    """Categories, then brands (three of each at most while products need room), then products;
+    whatever is left over fills up to `limit`."""
+    aggs = response.get("aggregations", {})
+
+    def named(agg: str, kind: str) -> list[Suggestion]:
+        buckets = aggs.get(agg, {}).get("values", {}).get("buckets", [])
+        return [Suggestion(kind=kind, text=_label(b, b["key"]), slug=b["key"]) for b in buckets]
+
+    categories, brands = named("categories", "category"), named("brands", "brand")
+    products = [
+        Suggestion(kind="product", text=h["_source"]["name"], slug=h["_source"]["slug"])
+        for h in response.get("hits", {}).get("hits", [])
+    ]
+    head = categories[:3] + brands[:3]
+    rest = categories[3:] + brands[3:]
+    chosen = head + products[: max(limit - len(head), 0)]
+    chosen += rest[: max(limit - len(chosen), 0)]
+    return chosen[:limit]
