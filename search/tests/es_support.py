@@ -111,7 +111,7 @@ class FakeElasticsearch:
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> FakeElasticsearch:
         self.thread.start()
@@ -124,7 +124,11 @@ class FakeElasticsearch:
     # -- what tests look at -----------------------------------------------------------------
 
     def calls(self, method: str, pattern: str) -> list[Request]:
-        return [r for r in self.requests if r.method == method and re.fullmatch(pattern, r.path)]
+        return [
+            r
+            for r in self.requests
+            if re.fullmatch(method, r.method) and re.fullmatch(pattern, r.path)
+        ]
 
     def resolve(self, name: str) -> list[str]:
         return sorted(self.aliases.get(name, ())) or ([name] if name in self.indexes else [])

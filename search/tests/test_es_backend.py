@@ -1,0 +1,244 @@
+"""The Elasticsearch backend end to end against a local fake server (search.tests.es_support):
+the real client sends real requests (setup, synonyms, bulk, alias swap, search) and parses the
+answers; the fake records what arrived."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from search.backends import get_backend
+from search.base import SearchQuery
+from search.es.backend import ElasticsearchBackend, get_client
+from search.models import ReindexCheckpoint, Synonym
+from search.tests.es_support import Catalog, FakeElasticsearch, product, variant
+from search.tests.test_es_queries import recorded_response
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fake(settings):
+    with FakeElasticsearch() as server:
+        settings.SEARCH_BACKEND = "elasticsearch"
+        settings.ELASTICSEARCH_URL = server.url
+        settings.ELASTICSEARCH_INDEX_ALIAS = "shop"
+        settings.ELASTICSEARCH_SYNONYMS_SET = "shop-synonyms"
+        yield server
+    get_client.cache_clear()
+
+
+@pytest.fixture
+def catalog(monkeypatch):
+    catalog = Catalog()
+    catalog.add(
+        product(1, "Trail Runner", variant(11, color="red"), variant(12, color="blue")),
+        product(2, "Road Racer", variant(21, price="99.00")),
+        product(3, "Court Classic", variant(31, in_stock=False)),
+    )
+    return catalog.install(monkeypatch)
+
+
+@pytest.fixture
+def backend(fake) -> ElasticsearchBackend:
+    backend = get_backend()
+    assert isinstance(backend, ElasticsearchBackend)
+    return backend
+
+
+def test_setup_puts_the_synonyms_and_creates_an_index_behind_the_alias(fake, backend):
+    Synonym.objects.create(terms="sneakers, trainers")
+    backend.setup()
+    assert fake.synonym_sets["shop-synonyms"] == [
+        {"id": "rule-1", "synonyms": "sneakers, trainers"}
+    ]
+    (index,) = fake.indexes
+    assert index.startswith("shop-")
+    assert fake.aliases["shop"] == {index}
+    created = fake.calls("PUT", f"/{index}")[0].body
+    assert created["aliases"] == {"shop": {}}
+    assert created["mappings"]["properties"]["product_id"]["type"] == "long"
+
+    backend.setup()  # again: nothing new
+    assert len(fake.indexes) == 1
+
+
+def test_requests_ask_for_rest_compatibility_with_8(fake, backend):
+    backend.ping()
+    backend.setup()
+    for request in fake.requests:
+        accept = request.headers.get("accept", "")
+        assert "compatible-with=9" not in accept
+    put = fake.calls("PUT", r"/_synonyms/.*")[0]
+    assert put.headers["content-type"] == "application/vnd.elasticsearch+json; compatible-with=8"
+
+
+def test_ping_fails_fast_when_nothing_answers(settings):
+    settings.ELASTICSEARCH_URL = "http://127.0.0.1:1"
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017 - the client's connection error
+        ElasticsearchBackend(settings.ELASTICSEARCH_URL).ping()
+    assert time.monotonic() - started < 2
+    get_client.cache_clear()
+
+
+def test_ping_without_a_url_says_so(settings):
+    settings.ELASTICSEARCH_URL = ""
+    with pytest.raises(RuntimeError, match="ELASTICSEARCH_URL"):
+        ElasticsearchBackend("").ping()
+
+
+def test_index_products_writes_one_document_per_variant(fake, backend, catalog):
+    backend.setup()
+    report = backend.index_products([1, 2])
+    assert (report.indexed, report.removed) == (2, 0)
+    docs = fake.docs("shop")
+    assert set(docs) == {"11", "12", "21"}
+    assert docs["12"]["attributes"] == {"material": "leather", "color": "blue"}
+    bulk = fake.calls("PUT|POST", "/_bulk")[-1].body
+    assert bulk[0] == {"index": {"_index": "shop", "_id": "11"}}
+
+
+def test_index_products_deletes_variants_and_products_that_left(fake, backend, catalog):
+    backend.setup()
+    backend.index_products([1, 2, 3])
+    catalog.add(product(1, "Trail Runner", variant(11, color="red")))  # variant 12 deactivated
+    del catalog.products[3]  # product deactivated
+    report = backend.index_products([1, 3])
+    assert (report.indexed, report.removed) == (1, 1)
+    assert set(fake.docs("shop")) == {"11", "21"}
+    bulk = fake.calls("PUT|POST", "/_bulk")[-1].body
+    assert {"delete": {"_index": "shop", "_id": "12"}} in bulk
+    assert {"delete": {"_index": "shop", "_id": "31"}} in bulk
+
+
+def test_search_round_trip_parses_the_answer(fake, backend, catalog):
+    from products.models import AttributeDefinition, Category
+
+    parent = Category.objects.create(name="Clothing", slug="clothing")
+    Category.objects.create(name="Shoes", slug="shoes", parent=parent)
+    AttributeDefinition.objects.create(code="color", name="Colour", type="text")
+    AttributeDefinition.objects.create(code="size", name="Size", type="text")
+    AttributeDefinition.objects.create(
+        code="internal", name="Internal", type="text", is_filterable=False
+    )
+    backend.setup()
+    fake.search_answer = recorded_response()
+    query = SearchQuery(q="trial runer", brands=("acme",), attributes={"color": ("red",)})
+    result = backend.search(query)
+
+    sent = fake.calls("POST", "/shop/_search")[-1].body
+    assert sent["collapse"]["field"] == "product_id"
+    assert sent["post_filter"]["bool"]["filter"][0] == {"terms": {"brand.slug": ["acme"]}}
+    assert result.total == 1
+    assert [v.sku for v in result.hits[0].variants] == ["SKU-71", "SKU-72"]
+    assert [c.label for c in result.facets.categories] == ["Clothing", "Shoes"]
+    assert [a.code for a in result.facets.attributes] == ["color", "size"]
+    assert result.suggestion == "trail runner"
+
+
+def test_autocomplete_round_trip(fake, backend):
+    backend.setup()
+    product_hit = {"_source": {"product_id": 1, "name": "Trail Runner", "slug": "trail-runner"}}
+    brand = {"key": "trailco", "label": {"buckets": [{"key": "TrailCo"}]}}
+    fake.search_answer = {
+        "hits": {"hits": [product_hit]},
+        "aggregations": {
+            "brands": {"values": {"buckets": [brand]}},
+            "categories": {"values": {"buckets": []}},
+        },
+    }
+    found = backend.autocomplete("trai")
+    assert [(s.kind, s.slug) for s in found] == [("brand", "trailco"), ("product", "trail-runner")]
+    assert backend.autocomplete("  ") == []
+
+
+def test_reindex_builds_a_new_index_and_swaps_the_alias(fake, backend, catalog):
+    backend.setup()
+    (old,) = fake.indexes
+    seen = []
+    report = backend.reindex(batch_size=2, progress=seen.append)
+    assert report.indexed == 3
+    assert seen == [2, 1]
+    (new,) = fake.indexes  # the old index is gone
+    assert new != old
+    assert fake.aliases["shop"] == {new}
+    assert set(fake.docs("shop")) == {"11", "12", "21", "31"}
+    swap = fake.calls("POST", "/_aliases")[-1].body["actions"]
+    assert swap == [
+        {"remove": {"index": old, "alias": "shop"}},
+        {"add": {"index": new, "alias": "shop"}},
+    ]
+    created = fake.calls("PUT", f"/{new}")[0].body
+    assert created["settings"]["refresh_interval"] == "-1"  # live settings come back at the end
+    assert fake.calls("PUT", f"/{new}/_settings")[0].body == {
+        "number_of_replicas": 0,
+        "refresh_interval": "1s",
+    }
+    checkpoint = ReindexCheckpoint.objects.get(backend="elasticsearch")
+    assert (checkpoint.status, checkpoint.processed, checkpoint.total) == ("done", 3, 3)
+    assert checkpoint.target == new
+
+
+def test_reindex_resumes_after_the_checkpoint(fake, backend, catalog):
+    backend.setup()
+    fake.indexes["shop-partial"] = {"body": {}, "docs": {}}
+    ReindexCheckpoint.objects.create(
+        backend="elasticsearch", target="shop-partial", last_product_id=1, processed=1, total=3
+    )
+    backend.reindex(batch_size=10, resume=True)
+    assert fake.aliases["shop"] == {"shop-partial"}
+    assert set(fake.docs("shop")) == {"21", "31"}  # product 1 was done before the interruption
+    checkpoint = ReindexCheckpoint.objects.get(backend="elasticsearch")
+    assert (checkpoint.status, checkpoint.processed) == ("done", 3)
+
+
+def test_reindex_without_resume_drops_an_abandoned_build(fake, backend, catalog):
+    backend.setup()
+    fake.indexes["shop-abandoned"] = {"body": {}, "docs": {}}
+    ReindexCheckpoint.objects.create(backend="elasticsearch", target="shop-abandoned")
+    backend.reindex()
+    assert "shop-abandoned" not in fake.indexes
+    assert set(fake.docs("shop")) == {"11", "12", "21", "31"}
+
+
+def test_changes_during_a_reindex_reach_the_index_being_built(fake, backend, catalog):
+    backend.setup()
+    fake.indexes["shop-building"] = {"body": {}, "docs": {}}
+    ReindexCheckpoint.objects.create(backend="elasticsearch", target="shop-building")
+    backend.index_products([2])
+    assert set(fake.docs("shop")) == {"21"}
+    assert set(fake.indexes["shop-building"]["docs"]) == {"21"}
+
+
+def test_consistency_finds_and_repairs_drift(fake, backend, catalog):
+    backend.setup()
+    backend.index_products([1, 2, 3])
+    docs = fake.docs("shop")
+    del docs["21"]  # product 2 missing
+    docs["99"] = {**docs["11"], "product_id": 9}  # product 9 no longer searchable
+    docs["31"] = {**docs["31"], "name": "Old name"}  # product 3 stale
+    report = backend.check_consistency(sample=10, repair=True)
+    assert (report.indexed, report.expected) == (3, 3)
+    assert report.missing == (2,)
+    assert report.extra == (9,)
+    assert report.stale == (3,)
+    assert report.repaired
+    assert not report.consistent
+    again = backend.check_consistency(sample=10, repair=False)
+    assert again.consistent
+    assert not again.repaired
+
+
+def test_synonyms_changed_updates_the_set(fake, backend):
+    backend.setup()
+    Synonym.objects.create(terms="tv, television")
+    backend.synonyms_changed()
+    assert fake.synonym_sets["shop-synonyms"] == [{"id": "rule-1", "synonyms": "tv, television"}]
+    assert not fake.calls("POST", r"/.*/_close")  # no index goes dark
+
+
+def test_health_reports_the_search_backend_up(fake, api_client):
+    response = api_client.get("/api/health/ready")
+    assert response.json()["checks"]["search"]["status"] == "ok"
