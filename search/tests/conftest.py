@@ -51,3 +51,32 @@ def indexed_backend(request, relevance_catalog, django_db_blocker):
         backend.setup()
         backend.reindex()
         yield backend
+
+
+@pytest.fixture(scope="module")
+def pg_indexed(relevance_catalog, django_db_blocker):
+    """The relevance catalog indexed by the PostgreSQL backend (the API tests' default)."""
+    with django_db_blocker.unblock():
+        backend = make_backend("postgres")
+        backend.setup()
+        backend.reindex()
+        yield relevance_catalog
+
+
+@pytest.fixture
+def eager_tasks():
+    from api.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_structure_rebuild():
+    from django.core.cache import cache
+
+    from search.tasks import STRUCTURE_PENDING_KEY
+
+    cache.delete(STRUCTURE_PENDING_KEY)
