@@ -43,5 +43,6 @@ ELASTICSEARCH_BULK_TIMEOUT = env.float("ELASTICSEARCH_BULK_TIMEOUT", default=60.
 ELASTICSEARCH_PRICE_RANGES = env.list(
     "ELASTICSEARCH_PRICE_RANGES", default=["25", "50", "100", "250", "500"]
 )
-# "Did you mean" is offered when a text search finds fewer products than this.
-ELASTICSEARCH_SUGGEST_BELOW = env.int("ELASTICSEARCH_SUGGEST_BELOW", default=3)
+# "Did you mean" is offered when fewer products than this match the words as typed (typo-tolerant
+# matches aside); 1: only when none does.
+ELASTICSEARCH_SUGGEST_BELOW = env.int("ELASTICSEARCH_SUGGEST_BELOW", default=1)

@@ -52,7 +52,8 @@ def variant_source(product: ProductDocument, variant: VariantDocument) -> dict:
         "is_featured": product.is_featured,
         "attributes": attributes,
         "attribute_pairs": sorted(attribute_pair(c, v) for c, v in attributes.items()),
-        "attributes_text": sorted(set(attributes.values())),
+        # "size 42" as well as "42": shoppers type the attribute's name with its value.
+        "attributes_text": sorted({f"{c} {v}" for c, v in attributes.items()}),
         "rating": float(product.rating_avg),
         "rating_count": product.rating_count,
         "sales_count": product.sales_count,

@@ -3,8 +3,9 @@
 One document per variant SKU (search.es.documents builds them). Text is lower-cased and
 accent-folded both ways; the search-time analyzer adds the merchants' synonyms (synonym_graph over
 a synonyms set, so an edit reloads the analyzers without a reindex) and a light English stemmer.
-Subfields serve the other needs: `autocomplete` (edge n-grams) for typo-tolerant prefixes,
-`shingle` for the phrase suggester behind "did you mean", keyword fields for filters and facets.
+Other fields serve the other needs: `autocomplete` subfields (edge n-grams) for typo-tolerant
+prefixes, `search_text` (unstemmed copy of the names) for fuzzy matching, `spell` (shingles of
+names, brands, categories) for the "did you mean" phrase suggester, keywords for filters/facets.
 """
 
 from __future__ import annotations
@@ -69,22 +70,25 @@ def search_analyzer():
 def _text(
     *,
     autocomplete: bool = False,
-    shingle: bool = False,
     keyword: bool = False,
+    plain: bool = False,
     copy: bool = True,
+    spell: bool = False,
 ) -> Text:
-    """A text field; `copy` also sends it to search_text, the one field the fuzzy clause reads,
-    so a misspelled query whose words sit in different fields (brand, name) still matches."""
+    """A text field. `copy` also sends it to search_text, the unstemmed field the fuzzy clause
+    reads (so a misspelled query whose words sit in different fields still matches); `spell` to
+    the shingled field the "did you mean" suggester reads."""
     fields = {}
+    if plain:
+        fields["plain"] = Text(analyzer=PLAIN)
     if autocomplete:
         fields["autocomplete"] = Text(analyzer=AUTOCOMPLETE, search_analyzer=PLAIN)
-    if shingle:
-        fields["shingle"] = Text(analyzer=SHINGLES)
     if keyword:
         fields["keyword"] = Keyword(ignore_above=256)
     extra = {"fields": fields} if fields else {}
-    if copy:
-        extra["copy_to"] = "search_text"
+    targets = (["search_text"] if copy else []) + (["spell"] if spell else [])
+    if targets:
+        extra["copy_to"] = targets if len(targets) > 1 else targets[0]
     return Text(analyzer=TEXT, search_analyzer=search_analyzer(), **extra)
 
 
@@ -93,21 +97,21 @@ def build_document_class() -> type[Document]:
 
     class Named(InnerDoc):
         id = Long()
-        name = _text(autocomplete=True, keyword=True)
+        name = _text(autocomplete=True, keyword=True, spell=True)
         slug = Keyword()
 
     class VariantDoc(Document):
         product_id = Long()  # collapse key
         variant_id = Long()
         sku = Keyword(normalizer=LOWER)
-        name = _text(autocomplete=True, shingle=True)
+        name = _text(autocomplete=True, plain=True, spell=True)
         variant_name = _text()
         slug = Keyword()
         description = _text(copy=False)
         brand = Object(Named)
         category = Object(Named)
         category_path = Keyword()  # slugs root -> leaf: the subtree filter is one term
-        category_path_names = _text()
+        category_path_names = _text(spell=True)
         price = ScaledFloat(scaling_factor=100)
         compare_at_price = ScaledFloat(scaling_factor=100, index=False)
         in_stock = Boolean()
@@ -116,7 +120,8 @@ def build_document_class() -> type[Document]:
         attributes = Flattened()
         attribute_pairs = Keyword()
         attributes_text = _text()
-        search_text = Text(analyzer=TEXT, search_analyzer=PLAIN)
+        search_text = Text(analyzer=PLAIN)  # unstemmed: fuzzy matching compares spellings
+        spell = Text(analyzer=SHINGLES)
         rating = Float()
         rating_count = Integer()
         sales_count = Integer()

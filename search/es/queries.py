@@ -8,7 +8,8 @@ Shape of a search request:
   variants); `matching` (all filters) gives the total number of products the same way;
 - collapse on product_id, with inner_hits `variants`: the product's variants that matched the
   query and post_filter, cheapest first;
-- suggest: a phrase suggester over name shingles for "did you mean".
+- suggest: a phrase suggester over the `spell` shingles for "did you mean", used when fewer
+  than ELASTICSEARCH_SUGGEST_BELOW products match the words as typed (`matching.exact`).
 Without facets the filters go into the query's bool filter instead (cheaper, same answer).
 """
 
@@ -33,7 +34,9 @@ TEXT_FIELDS = [
     "attributes_text",
     "description^0.5",
 ]
-FUZZY_FIELDS = ["name^4", "brand.name^3", "category_path_names^2", "search_text"]
+FUZZY_FIELDS = ["name.plain^3", "search_text"]
+# Edits allowed per word: none up to 2 letters, 1 for 3-4, 2 from 5 ("hoody" finds "hoodie").
+FUZZINESS = "AUTO:3,5"
 SKU_BOOST = 20
 INNER_HITS_SIZE = 100  # = index.max_inner_result_window
 HIT_SOURCE_EXCLUDES = ["description", "attributes_text", "attribute_pairs", "category_path_names"]
@@ -81,38 +84,32 @@ def boosts() -> list[dict]:
     ]
 
 
+def exact_clauses(q: str) -> list[Query]:
+    """Every word as typed (or a synonym) somewhere in the product, or the exact SKU."""
+    return [
+        Q("multi_match", query=q, type="cross_fields", operator="and", fields=TEXT_FIELDS, boost=2),
+        Q("term", sku={"value": q, "boost": SKU_BOOST}),
+    ]
+
+
 def text_query(q: str) -> Query:
-    """Exact words (with synonyms) score highest, then a SKU, then typo-tolerant matches."""
+    """Exact words (with synonyms) and SKUs score highest, then typo-tolerant matches."""
     q = q.strip()
     if not q:
         return Q("match_all")
-    return Q(
-        "bool",
-        should=[
-            Q(
-                "multi_match",
-                query=q,
-                type="cross_fields",
-                operator="and",
-                fields=TEXT_FIELDS,
-                boost=2,
-            ),
-            Q("term", sku={"value": q, "boost": SKU_BOOST}),
-            # The plain analyzer (no synonyms): fuzziness does not combine with synonym graphs.
-            Q(
-                "multi_match",
-                query=q,
-                type="best_fields",
-                operator="and",
-                fields=FUZZY_FIELDS,
-                fuzziness="AUTO",
-                prefix_length=1,
-                max_expansions=50,
-                analyzer="emporium_plain",
-            ),
-        ],
-        minimum_should_match=1,
+    # The plain analyzer (no synonyms): fuzziness does not combine with synonym graphs.
+    fuzzy = Q(
+        "multi_match",
+        query=q,
+        type="best_fields",
+        operator="and",
+        fields=FUZZY_FIELDS,
+        fuzziness=FUZZINESS,
+        prefix_length=1,
+        max_expansions=50,
+        analyzer="emporium_plain",
     )
+    return Q("bool", should=[*exact_clauses(q), fuzzy], minimum_should_match=1)
 
 
 def scored_query(q: str) -> Query:
@@ -230,6 +227,12 @@ def search_body(query: SearchQuery) -> dict:
         search = search.query(Q("bool", must=[scored], filter=filters.all()))
     matching = search.aggs.bucket("matching", "filter", filter=filters.without(""))
     matching.metric("total", "cardinality", field="product_id", precision_threshold=TOTAL_PRECISION)
+    if query.q.strip():
+        # Products found by the words as typed: when none, the answer comes with "did you mean".
+        exact = Q("bool", should=exact_clauses(query.q.strip()), minimum_should_match=1)
+        matching.bucket("exact", "filter", filter=exact).metric(
+            "total", "cardinality", field="product_id", precision_threshold=TOTAL_PRECISION
+        )
     search = search.sort(*SORTS[query.sort]).source(excludes=HIT_SOURCE_EXCLUDES)
     search = search.collapse(
         "product_id",
@@ -245,12 +248,12 @@ def search_body(query: SearchQuery) -> dict:
             "did_you_mean",
             query.q.strip(),
             phrase={
-                "field": "name.shingle",
+                "field": "spell",
                 "size": 1,
                 "gram_size": 3,
                 "max_errors": 2,
                 "direct_generator": [
-                    {"field": "name.shingle", "suggest_mode": "always", "min_word_length": 3}
+                    {"field": "spell", "suggest_mode": "always", "min_word_length": 3}
                 ],
             },
         )

@@ -150,8 +150,10 @@ def facets(aggs: Mapping, query: SearchQuery, labels: Labels) -> Facets:
     )
 
 
-def suggestion(response: Mapping, query: SearchQuery, total: int, below: int) -> str | None:
-    if total >= below or not query.q.strip():
+def suggestion(response: Mapping, query: SearchQuery, exact: int, below: int) -> str | None:
+    """The suggester's best correction, when fewer than `below` products match the words as
+    typed (typo-tolerant matches do not count: they are what the correction is about)."""
+    if exact >= below or not query.q.strip():
         return None
     for entry in response.get("suggest", {}).get("did_you_mean", []):
         for option in entry.get("options", []):
@@ -165,13 +167,15 @@ def search_result(
     response: Mapping, query: SearchQuery, labels: Labels, *, suggest_below: int
 ) -> SearchResult:
     aggs = response.get("aggregations", {})
-    total = int(aggs.get("matching", {}).get("total", {}).get("value", 0))
+    matching = aggs.get("matching", {})
+    total = int(matching.get("total", {}).get("value", 0))
+    exact = int(matching.get("exact", {}).get("total", {}).get("value", total))
     hits = tuple(product_hit(h) for h in response.get("hits", {}).get("hits", []))
     return SearchResult(
         total=total,
         hits=hits,
         facets=facets(aggs, query, labels) if query.facets else None,
-        suggestion=suggestion(response, query, total, suggest_below),
+        suggestion=suggestion(response, query, exact, suggest_below),
     )
 
 

@@ -242,3 +242,27 @@ def test_synonyms_changed_updates_the_set(fake, backend):
 def test_health_reports_the_search_backend_up(fake, api_client):
     response = api_client.get("/api/health/ready")
     assert response.json()["checks"]["search"]["status"] == "ok"
+
+
+def test_catalog_rows_reach_the_index_through_the_command_and_the_task(fake):
+    """The real search.documents over real rows, through init_search and the indexing task."""
+    from django.core.management import call_command
+
+    from products.tests.factories import Catalog as ProductsCatalog
+    from search.tasks import search_index_product_task
+
+    rows = ProductsCatalog()
+    call_command("init_search", stdout=None)
+    assert fake.aliases["shop"]
+    assert search_index_product_task([rows.runner.pk]) == {"indexed": 1, "removed": 0}
+    docs = fake.docs("shop")
+    skus = sorted(source["sku"] for source in docs.values())
+    assert skus == ["RR-BLUE-42", "RR-RED-43"]
+    blue = next(s for s in docs.values() if s["sku"] == "RR-BLUE-42")
+    assert blue["category_path"] == ["apparel", "shoes", "running"]
+    assert blue["attribute_pairs"] == ["color=blue", "material=mesh", "size=42"]
+
+    rows.runner.is_active = False
+    rows.runner.save(update_fields=["is_active"])
+    assert search_index_product_task([rows.runner.pk]) == {"indexed": 0, "removed": 1}
+    assert fake.docs("shop") == {}

@@ -48,9 +48,11 @@ def test_text_fields_fold_accents_and_search_with_updateable_synonyms(settings):
     name = body["mappings"]["properties"]["name"]
     assert name["analyzer"] == "emporium_text"
     assert name["search_analyzer"] == "emporium_search"
-    assert name["copy_to"] == "search_text"
     assert name["fields"]["autocomplete"]["analyzer"] == "emporium_autocomplete"
-    assert name["fields"]["shingle"]["analyzer"] == "emporium_shingles"
+    assert name["fields"]["plain"]["analyzer"] == "emporium_plain"
+    assert name["copy_to"] == ["search_text", "spell"]
+    assert body["mappings"]["properties"]["spell"]["analyzer"] == "emporium_shingles"
+    assert body["mappings"]["properties"]["search_text"]["analyzer"] == "emporium_plain"
     search = analysis["analyzer"]["emporium_search"]["filter"]
     assert search[:3] == ["lowercase", "emporium_ascii", "emporium_synonyms"]
     assert analysis["filter"]["emporium_ascii"] == {"type": "asciifolding"}
@@ -98,11 +100,13 @@ def test_text_query_matches_words_with_synonyms_skus_and_typos():
     assert exact["multi_match"]["fields"][:3] == ["name^4", "variant_name^2", "brand.name^3"]
     assert "category_path_names^2" in exact["multi_match"]["fields"]
     assert sku == {"term": {"sku": {"value": "Red Shoe", "boost": queries.SKU_BOOST}}}
-    assert fuzzy["multi_match"]["fuzziness"] == "AUTO"
+    assert fuzzy["multi_match"]["fuzziness"] == "AUTO:3,5"
     assert fuzzy["multi_match"]["analyzer"] == "emporium_plain"
     assert "search_text" in fuzzy["multi_match"]["fields"]
     assert body["suggest"]["did_you_mean"]["text"] == "Red Shoe"
-    assert body["suggest"]["did_you_mean"]["phrase"]["field"] == "name.shingle"
+    assert body["suggest"]["did_you_mean"]["phrase"]["field"] == "spell"
+    exact = body["aggs"]["matching"]["aggs"]["exact"]["filter"]["bool"]["should"]
+    assert exact == [scored["query"]["bool"]["should"][0], sku]
 
 
 def test_function_score_boosts_stock_featured_rating_and_sales():
@@ -267,6 +271,7 @@ def test_a_product_becomes_one_document_per_variant():
     assert red["brand"] == {"id": 1, "name": "Acme", "slug": "acme"}
     assert red["attributes"] == {"material": "leather", "color": "red", "size": "42"}
     assert red["attribute_pairs"] == ["color=red", "material=leather", "size=42"]
+    assert red["attributes_text"] == ["color red", "material leather", "size 42"]
     assert sources["72"]["in_stock"] is False
 
 
@@ -356,7 +361,11 @@ def recorded_response() -> dict:
             ],
         },
         "aggregations": {
-            "matching": {"doc_count": 2, "total": {"value": 1}},
+            "matching": {
+                "doc_count": 2,
+                "total": {"value": 1},
+                "exact": {"doc_count": 0, "total": {"value": 0}},  # found only through typos
+            },
             "f_brand": {
                 "values": {
                     "buckets": [
@@ -405,7 +414,7 @@ def test_response_becomes_a_search_result():
         categories={"clothing": "Clothing", "shoes": "Shoes"},
         attributes={"color": "Colour", "size": "Size"},
     )
-    result = results.search_result(recorded_response(), query, labels, suggest_below=3)
+    result = results.search_result(recorded_response(), query, labels, suggest_below=1)
     assert result.total == 1
     (hit,) = result.hits
     assert (hit.id, hit.name, hit.slug, hit.score) == (7, "Trail Runner", "trail-runner", 3.5)
@@ -438,11 +447,16 @@ def test_response_becomes_a_search_result():
     assert result.suggestion == "trail runner"
 
 
-def test_no_suggestion_when_enough_matched_or_facets_skipped():
+def test_no_suggestion_when_the_words_as_typed_match():
+    response = recorded_response()
+    response["aggregations"]["matching"]["exact"]["total"]["value"] = 1
     query = SearchQuery(q="trial runer", facets=False)
-    result = results.search_result(recorded_response(), query, results.Labels(), suggest_below=1)
+    result = results.search_result(response, query, results.Labels(), suggest_below=1)
     assert result.suggestion is None
     assert result.facets is None
+    # A looser threshold: fewer than 2 exact matches still earn a suggestion.
+    result = results.search_result(response, query, results.Labels(), suggest_below=2)
+    assert result.suggestion == "trail runner"
 
 
 def test_autocomplete_response_mixes_categories_brands_and_products():
