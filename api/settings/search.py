@@ -39,9 +39,10 @@ ELASTICSEARCH_COMPATIBILITY = env.int("ELASTICSEARCH_COMPATIBILITY", default=8)
 ELASTICSEARCH_TIMEOUT = env.float("ELASTICSEARCH_TIMEOUT", default=5.0)  # searches, seconds
 ELASTICSEARCH_PING_TIMEOUT = env.float("ELASTICSEARCH_PING_TIMEOUT", default=1.0)  # readiness
 ELASTICSEARCH_BULK_TIMEOUT = env.float("ELASTICSEARCH_BULK_TIMEOUT", default=60.0)  # indexing
-# Price facet buckets: the boundaries between ranges (first open below, last open above).
+# Price facet buckets: the boundaries between ranges (first open below, last open above); the
+# PostgreSQL backend's edges (search.pg.query.PRICE_EDGES), so both answer alike.
 ELASTICSEARCH_PRICE_RANGES = env.list(
-    "ELASTICSEARCH_PRICE_RANGES", default=["25", "50", "100", "250", "500"]
+    "ELASTICSEARCH_PRICE_RANGES", default=["25", "50", "100", "200", "500", "1000"]
 )
 # "Did you mean" is offered when fewer products than this match the words as typed (typo-tolerant
 # matches aside); 1: only when none does.

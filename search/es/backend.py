@@ -150,12 +150,17 @@ class ElasticsearchBackend(SearchBackend):
         categories = dict(
             Category.objects.filter(slug__in=slugs, is_active=True).values_list("slug", "name")
         )
-        attributes: dict[str, str] = {}
-        definitions = AttributeDefinition.objects.filter(is_filterable=True).order_by(
-            "position", "code", "id"
-        )
-        for code, name in definitions.values_list("code", "name"):
-            attributes.setdefault(code, name)
+        # One definition per code (the first created), shown by position then code: as PostgreSQL.
+        first: dict[str, tuple] = {}
+        definitions = AttributeDefinition.objects.filter(is_filterable=True).order_by("code", "id")
+        for row in definitions.values_list("code", "name", "type", "choices", "position"):
+            first.setdefault(row[0], row)
+        attributes = {
+            code: results.Attribute(name=name, kind=kind, choices=tuple(choices or ()))
+            for code, name, kind, choices, _position in sorted(
+                first.values(), key=lambda row: (row[4], row[0])
+            )
+        }
         return results.Labels(categories=categories, attributes=attributes)
 
     def autocomplete(self, prefix: str, *, limit: int = 10) -> list[Suggestion]:
@@ -213,10 +218,17 @@ class ElasticsearchBackend(SearchBackend):
             targets.append(building)
         removed: set[int] = set()
         for target in targets:
+            if target != self.alias:
+                # The index being built does not refresh on its own; its documents must be
+                # visible for the stale ones to be found.
+                self.client.indices.refresh(index=target)
             actions, gone = self.write_actions(target, docs, ids)
             removed |= gone
             if actions:
-                helpers.bulk(self.bulk_client, actions, raise_on_error=True)
+                # Writes through the alias require it: never auto-create a stray index named
+                # like the alias when setup has not run.
+                options = {"require_alias": True} if target == self.alias else {}
+                helpers.bulk(self.bulk_client, actions, raise_on_error=True, **options)
         return IndexReport(indexed=len(docs), removed=len(removed))
 
     def reindex(

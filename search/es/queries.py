@@ -23,6 +23,7 @@ from django.conf import settings
 from elasticsearch.dsl import A, Q, Search
 from elasticsearch.dsl.query import Query
 
+from products.attributes import filter_key
 from search.base import SearchQuery
 from search.es.documents import attribute_pair
 
@@ -154,7 +155,7 @@ def build_filters(query: SearchQuery) -> Filters:
     for code in sorted(query.attributes):
         values = query.attributes[code]
         if values:  # several values of one code: OR (terms); codes: AND (separate filters)
-            pairs = [attribute_pair(code, v) for v in values]
+            pairs = [attribute_pair(code, filter_key(v)) for v in values]
             groups[f"attr:{code}"] = Q("terms", attribute_pairs=pairs)
     return Filters(groups)
 
@@ -169,10 +170,11 @@ def _code_regex(code: str) -> str:
 
 def price_ranges() -> list[dict]:
     edges = [float(edge) for edge in settings.ELASTICSEARCH_PRICE_RANGES]
-    ranges = [{"key": f"*-{edges[0]}", "to": edges[0]}] if edges else [{"key": "*-*"}]
-    ranges += [{"key": f"{lo}-{hi}", "from": lo, "to": hi} for lo, hi in pairwise(edges)]
-    if edges:
-        ranges.append({"key": f"{edges[-1]}-*", "from": edges[-1]})
+    if not edges:
+        return [{"key": "*-*"}]
+    ranges = [{"key": f"*-{edges[0]:g}", "to": edges[0]}]
+    ranges += [{"key": f"{lo:g}-{hi:g}", "from": lo, "to": hi} for lo, hi in pairwise(edges)]
+    ranges.append({"key": f"{edges[-1]:g}-*", "from": edges[-1]})
     return ranges
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from products.attributes import filter_key
 from search.base import (
     AttributeFacet,
     Facets,
@@ -22,16 +23,42 @@ CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
+class Attribute:
+    name: str
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+
+    def label(self, value: str) -> str:
+        """A value as shoppers read it: the choice as written, Yes/No (as the PG backend does)."""
+        if self.kind == "choice":
+            for choice in self.choices:
+                if choice.casefold() == value:
+                    return choice
+        if self.kind == "boolean":
+            return {"true": "Yes", "false": "No"}.get(value, value)
+        return value
+
+
+@dataclass(frozen=True)
 class Labels:
     """What the index does not hold: category names by slug (the facet counts every category on
-    the products' paths) and the filterable attributes (code -> name, in display order)."""
+    the products' paths) and the filterable attributes (code -> Attribute, in display order)."""
 
     categories: Mapping[str, str] = field(default_factory=dict)
-    attributes: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[str, Attribute] = field(default_factory=dict)
 
 
 def money(value: float | int | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(CENT)
+
+
+def edge(bucket: Mapping, side: str) -> Decimal | None:
+    """A price bucket's bound as the settings spell it ("25", not "25.00"), like the PG backend."""
+    value = bucket.get(side)
+    if value is None:
+        return None
+    number = Decimal(str(value))
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number
 
 
 def _variant(source: Mapping) -> VariantHit:
@@ -108,8 +135,9 @@ def facets(aggs: Mapping, query: SearchQuery, labels: Labels) -> Facets:
         if _count(b) and b["key"] in labels.categories
     ]
     prices = tuple(
-        PriceBucket(min=money(b.get("from")), max=money(b.get("to")), count=_count(b))
+        PriceBucket(min=edge(b, "from"), max=edge(b, "to"), count=_count(b))
         for b in _buckets(aggs, "f_price")
+        if _count(b)
     )
     # code -> value -> count: a filtered code from its own aggregation, others from the shared one.
     values: dict[str, dict[str, int]] = {}
@@ -121,9 +149,9 @@ def facets(aggs: Mapping, query: SearchQuery, labels: Labels) -> Facets:
         for b in _buckets(aggs, f"f_attr:{code}"):
             values.setdefault(code, {})[b["key"].partition("=")[2]] = _count(b)
     attributes = []
-    for code, name in labels.attributes.items():
+    for code, attribute in labels.attributes.items():
         counted = values.get(code, {})
-        selected = set(query.attributes.get(code, ()))
+        selected = {filter_key(v) for v in query.attributes.get(code, ())}
         # A selected value keeps its place even when nothing else matches it.
         for value in selected - set(counted):
             counted[value] = 0
@@ -132,10 +160,12 @@ def facets(aggs: Mapping, query: SearchQuery, labels: Labels) -> Facets:
         attributes.append(
             AttributeFacet(
                 code=code,
-                name=name,
+                name=attribute.name,
                 values=_by_count(
                     [
-                        FacetValue(value=v, label=v, count=n, selected=v in selected)
+                        FacetValue(
+                            value=v, label=attribute.label(v), count=n, selected=v in selected
+                        )
                         for v, n in counted.items()
                         if n or v in selected
                     ]

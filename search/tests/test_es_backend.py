@@ -96,8 +96,9 @@ def test_index_products_writes_one_document_per_variant(fake, backend, catalog):
     docs = fake.docs("shop")
     assert set(docs) == {"11", "12", "21"}
     assert docs["12"]["attributes"] == {"material": "leather", "color": "blue"}
-    bulk = fake.calls("PUT|POST", "/_bulk")[-1].body
-    assert bulk[0] == {"index": {"_index": "shop", "_id": "11"}}
+    call = fake.calls("PUT|POST", "/_bulk")[-1]
+    assert call.body[0] == {"index": {"_index": "shop", "_id": "11"}}
+    assert call.params["require_alias"] == "true"  # never auto-creates an index named "shop"
 
 
 def test_index_products_deletes_variants_and_products_that_left(fake, backend, catalog):
@@ -210,6 +211,7 @@ def test_changes_during_a_reindex_reach_the_index_being_built(fake, backend, cat
     backend.index_products([2])
     assert set(fake.docs("shop")) == {"21"}
     assert set(fake.indexes["shop-building"]["docs"]) == {"21"}
+    assert fake.calls("POST", "/shop-building/_refresh")  # its stale documents become visible
 
 
 def test_consistency_finds_and_repairs_drift(fake, backend, catalog):

@@ -80,7 +80,9 @@ def backend(settings, catalog):
     backend.client.indices.refresh(index=backend.alias)
     yield backend
     client = backend.client
-    client.options(ignore_status=404).indices.delete(index=f"{backend.alias}-*")
+    # One name at a time: ES 8 refuses wildcard deletes (action.destructive_requires_name).
+    for name in client.options(ignore_status=404).indices.get(index=f"{backend.alias}-*"):
+        client.options(ignore_status=404).indices.delete(index=name)
     client.options(ignore_status=404).synonyms.delete_synonym(
         id=settings.ELASTICSEARCH_SYNONYMS_SET
     )

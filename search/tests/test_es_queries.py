@@ -185,9 +185,23 @@ def test_price_facet_buckets_come_from_settings(settings):
     body = queries.search_body(SearchQuery())
     ranges = body["aggs"]["f_price"]["aggs"]["values"]["range"]["ranges"]
     assert ranges == [
-        {"key": "*-50.0", "to": 50.0},
-        {"key": "50.0-100.0", "from": 50.0, "to": 100.0},
-        {"key": "100.0-*", "from": 100.0},
+        {"key": "*-50", "to": 50.0},
+        {"key": "50-100", "from": 50.0, "to": 100.0},
+        {"key": "100-*", "from": 100.0},
+    ]
+
+
+def test_price_bucket_bounds_read_as_the_settings_spell_them():
+    assert str(results.edge({"from": 1000.0}, "from")) == "1000"
+    assert str(results.edge({"to": 12.5}, "to")) == "12.5"
+    assert results.edge({}, "to") is None
+
+
+def test_attribute_values_are_filtered_in_their_canonical_form():
+    body = queries.search_body(SearchQuery(attributes={"color": ("Blue",), "size": ("42.0",)}))
+    assert _filters(body) == [
+        {"terms": {"attribute_pairs": ["color=blue"]}},
+        {"terms": {"attribute_pairs": ["size=42"]}},
     ]
 
 
@@ -409,10 +423,13 @@ def recorded_response() -> dict:
 
 
 def test_response_becomes_a_search_result():
-    query = SearchQuery(q="trial runer", brands=("acme",), attributes={"color": ("red",)})
+    query = SearchQuery(q="trial runer", brands=("acme",), attributes={"color": ("Red",)})
     labels = results.Labels(
         categories={"clothing": "Clothing", "shoes": "Shoes"},
-        attributes={"color": "Colour", "size": "Size"},
+        attributes={
+            "color": results.Attribute("Colour", "choice", ("Red", "Blue")),
+            "size": results.Attribute("Size"),
+        },
     )
     result = results.search_result(recorded_response(), query, labels, suggest_below=1)
     assert result.total == 1
@@ -433,15 +450,12 @@ def test_response_becomes_a_search_result():
         ("clothing", "Clothing", 4),
         ("shoes", "Shoes", 3),
     ]
-    assert [(p.min, p.max, p.count) for p in facets.prices] == [
-        (None, Decimal("50.00"), 0),
-        (Decimal("50.00"), None, 3),
-    ]
+    assert [(str(p.min), str(p.max), p.count) for p in facets.prices] == [("50", "None", 3)]
     color, size = facets.attributes
     assert (color.code, color.name) == ("color", "Colour")
-    assert [(v.value, v.count, v.selected) for v in color.values] == [
-        ("blue", 2, False),
-        ("red", 1, True),
+    assert [(v.value, v.label, v.count, v.selected) for v in color.values] == [
+        ("blue", "Blue", 2, False),
+        ("red", "Red", 1, True),
     ]
     assert [(v.value, v.count) for v in size.values] == [("42", 2)]
     assert result.suggestion == "trail runner"
