@@ -178,7 +178,7 @@ def price_ranges() -> list[dict]:
     return ranges
 
 
-def facet_aggs(search: Search, query: SearchQuery, filters: Filters) -> Search:
+def facet_aggs(search: Search, query: SearchQuery, filters: Filters) -> None:
     by_product = {"products": "desc"}
     brands = search.aggs.bucket("f_brand", "filter", filter=filters.without("brand"))
     values = brands.bucket("values", "terms", field="brand.slug", size=FACET_SIZE, order=by_product)
@@ -213,28 +213,18 @@ def facet_aggs(search: Search, query: SearchQuery, filters: Filters) -> Search:
             size=FACET_SIZE,
             order=by_product,
         ).metric("products", _products())
-    return search
 
 
 def search_body(query: SearchQuery) -> dict:
     filters = build_filters(query)
+    q = query.q.strip()
     search = Search()
     if query.facets:
-        search = search.query(scored_query(query.q))
+        search = search.query(scored_query(q))
         if filters.by_group:
             search = search.post_filter(Q("bool", filter=filters.all()))
-        search = facet_aggs(search, query, filters)
     else:
-        scored = scored_query(query.q)
-        search = search.query(Q("bool", must=[scored], filter=filters.all()))
-    matching = search.aggs.bucket("matching", "filter", filter=filters.without(""))
-    matching.metric("total", "cardinality", field="product_id", precision_threshold=TOTAL_PRECISION)
-    if query.q.strip():
-        # Products found by the words as typed: when none, the answer comes with "did you mean".
-        exact = Q("bool", should=exact_clauses(query.q.strip()), minimum_should_match=1)
-        matching.bucket("exact", "filter", filter=exact).metric(
-            "total", "cardinality", field="product_id", precision_threshold=TOTAL_PRECISION
-        )
+        search = search.query(Q("bool", must=[scored_query(q)], filter=filters.all()))
     search = search.sort(*SORTS[query.sort]).source(excludes=HIT_SOURCE_EXCLUDES)
     search = search.collapse(
         "product_id",
@@ -245,10 +235,10 @@ def search_body(query: SearchQuery) -> dict:
             "_source": VARIANT_SOURCE,
         },
     )
-    if query.q.strip():
+    if q:
         search = search.suggest(
             "did_you_mean",
-            query.q.strip(),
+            q,
             phrase={
                 "field": "spell",
                 "size": 1,
@@ -262,6 +252,17 @@ def search_body(query: SearchQuery) -> dict:
     search = search.extra(
         from_=query.offset, size=query.page_size, track_total_hits=False, track_scores=True
     )
+    # Aggregations last: they are added in place, and every chained call above copies the search.
+    if query.facets:
+        facet_aggs(search, query, filters)
+    matching = search.aggs.bucket("matching", "filter", filter=filters.without(""))
+    matching.metric("total", "cardinality", field="product_id", precision_threshold=TOTAL_PRECISION)
+    if q:
+        # Products found by the words as typed: when none, the answer comes with "did you mean".
+        exact = Q("bool", should=exact_clauses(q), minimum_should_match=1)
+        matching.bucket("exact", "filter", filter=exact).metric(
+            "total", "cardinality", field="product_id", precision_threshold=TOTAL_PRECISION
+        )
     return search.to_dict()
 
 

@@ -268,3 +268,22 @@ def test_catalog_rows_reach_the_index_through_the_command_and_the_task(fake):
     rows.runner.save(update_fields=["is_active"])
     assert search_index_product_task([rows.runner.pk]) == {"indexed": 0, "removed": 1}
     assert fake.docs("shop") == {}
+
+
+def test_search_reindex_command_resumes_an_interrupted_build(fake, catalog):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("init_search", stdout=StringIO())
+    (live,) = fake.indexes
+    fake.indexes["shop-interrupted"] = {"body": {}, "docs": {}}
+    ReindexCheckpoint.objects.create(
+        backend="elasticsearch", target="shop-interrupted", last_product_id=2, processed=2, total=3
+    )
+    out = StringIO()
+    call_command("search_reindex", "--resume", "--no-progress", stdout=out)
+    assert "resuming after product 2" in out.getvalue()
+    assert fake.aliases["shop"] == {"shop-interrupted"}
+    assert live not in fake.indexes
+    assert set(fake.docs("shop")) == {"31"}  # only what came after the checkpoint was written
