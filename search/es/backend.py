@@ -20,7 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 from elastic_transport import Transport
 from elastic_transport.client_utils import DEFAULT
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import ApiError as ElasticsearchApiError
+from elasticsearch import Elasticsearch, NotFoundError, TransportError, helpers
 
 from search.base import (
     ConsistencyReport,
@@ -33,6 +34,7 @@ from search.base import (
     Suggestion,
 )
 from search.es import documents, mapping, queries, results
+from search.es.errors import SearchUnavailable
 from search.models import ReindexCheckpoint, Synonym
 
 logger = logging.getLogger("search.es")
@@ -135,8 +137,20 @@ class ElasticsearchBackend(SearchBackend):
 
     # -- queries ----------------------------------------------------------------------------
 
+    def _search(self, body: dict) -> dict:
+        """One search through the alias; an unreachable, failing or missing index is a 503 for
+        the client (logged here), a request Elasticsearch rejects stays an error to fix."""
+        try:
+            return self.client.search(index=self.alias, body=body).body
+        except (TransportError, ElasticsearchApiError) as exc:
+            status = getattr(exc, "status_code", None)
+            if isinstance(exc, ElasticsearchApiError) and status not in (404, 429) and status < 500:
+                raise
+            logger.exception("elasticsearch search failed", extra={"status": status})
+            raise SearchUnavailable(headers={"Retry-After": "5"}) from exc
+
     def search(self, query: SearchQuery) -> SearchResult:
-        response = self.client.search(index=self.alias, body=queries.search_body(query)).body
+        response = self._search(queries.search_body(query))
         labels = self.labels(response) if query.facets else results.Labels()
         return results.search_result(
             response, query, labels, suggest_below=settings.ELASTICSEARCH_SUGGEST_BELOW
@@ -166,8 +180,7 @@ class ElasticsearchBackend(SearchBackend):
     def autocomplete(self, prefix: str, *, limit: int = 10) -> list[Suggestion]:
         if not prefix.strip():
             return []
-        body = queries.autocomplete_body(prefix, limit=limit)
-        response = self.client.search(index=self.alias, body=body).body
+        response = self._search(queries.autocomplete_body(prefix, limit=limit))
         return results.suggestions(response, limit=limit)
 
     # -- indexing ---------------------------------------------------------------------------

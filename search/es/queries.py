@@ -40,6 +40,7 @@ FUZZY_FIELDS = ["name.plain^3", "search_text"]
 FUZZINESS = "AUTO:3,5"
 SKU_BOOST = 20
 INNER_HITS_SIZE = 100  # = index.max_inner_result_window
+MAX_RESULT_WINDOW = 10_000  # index.max_result_window (the default)
 HIT_SOURCE_EXCLUDES = ["description", "attributes_text", "attribute_pairs", "category_path_names"]
 VARIANT_SOURCE = [
     "variant_id",
@@ -249,8 +250,11 @@ def search_body(query: SearchQuery) -> dict:
                 ],
             },
         )
+    # Elasticsearch pages no deeper than index.max_result_window: beyond it, no hits (the
+    # total and facets still answer) rather than an error.
+    size = max(0, min(query.page_size, MAX_RESULT_WINDOW - query.offset))
     search = search.extra(
-        from_=query.offset, size=query.page_size, track_total_hits=False, track_scores=True
+        from_=query.offset if size else 0, size=size, track_total_hits=False, track_scores=True
     )
     # Aggregations last: they are added in place, and every chained call above copies the search.
     if query.facets:

@@ -287,3 +287,22 @@ def test_search_reindex_command_resumes_an_interrupted_build(fake, catalog):
     assert fake.aliases["shop"] == {"shop-interrupted"}
     assert live not in fake.indexes
     assert set(fake.docs("shop")) == {"31"}  # only what came after the checkpoint was written
+
+
+def test_an_unavailable_cluster_is_a_503_in_the_error_shape(fake, backend, api_client):
+    from search.es.errors import SearchUnavailable
+
+    backend.setup()
+    fake.fail_searches = True
+    with pytest.raises(SearchUnavailable):
+        backend.search(SearchQuery(q="runner"))
+    response = api_client.get("/api/search", {"q": "runner"})
+    assert response.status_code == 503
+    assert response.json()["code"] == "search_unavailable"
+    assert response["Retry-After"] == "5"
+
+
+def test_a_missing_index_is_a_503_too(fake, backend, api_client):
+    response = api_client.get("/api/search/autocomplete", {"q": "run"})
+    assert response.status_code == 503
+    assert response.json()["code"] == "search_unavailable"

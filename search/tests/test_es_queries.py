@@ -251,6 +251,16 @@ def test_pagination_counts_collapsed_products():
     assert (body["from"], body["size"]) == (30, 15)
 
 
+def test_pages_beyond_the_result_window_ask_for_no_hits_instead_of_failing():
+    last = queries.search_body(SearchQuery(page=100, page_size=100))
+    assert (last["from"], last["size"]) == (9900, 100)
+    partial = queries.search_body(SearchQuery(page=334, page_size=30))
+    assert (partial["from"], partial["size"]) == (9990, 10)
+    beyond = queries.search_body(SearchQuery(page=101, page_size=100))
+    assert (beyond["from"], beyond["size"]) == (0, 0)
+    assert "matching" in beyond["aggs"]
+
+
 def test_autocomplete_asks_products_brands_and_categories_typo_tolerant():
     body = queries.autocomplete_body("snea", limit=10)
     assert body["size"] == 10
