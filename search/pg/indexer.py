@@ -34,16 +34,19 @@ WITH p AS (
 )
 INSERT INTO search_pg_entry (
     variant_id, product_id, sku, variant_name, brand_id, category_ids, price, compare_at_price,
-    in_stock, attrs, pattrs, vattrs, variant_attrs, is_featured, rating_avg, rating_count,
+    in_stock, attrs, pattrs, vattrs, product_vattrs, variant_count,
+    in_stock_variant_count, variant_attrs, is_featured, rating_avg, rating_count,
     sales_count, created_at, boost, tsv)
 SELECT v.variant_id, v.product_id, v.sku, v.variant_name, v.brand_id, v.category_ids, v.price,
-       v.compare_at_price, v.in_stock, v.attrs, v.pattrs, v.vattrs, v.variant_attrs,
+       v.compare_at_price, v.in_stock, v.attrs, v.pattrs, v.vattrs, v.product_vattrs,
+       v.variant_count, v.in_stock_variant_count, v.variant_attrs,
        v.is_featured, v.rating_avg, v.rating_count, v.sales_count, v.created_at, v.boost,
        p.tsv || setweight(to_tsvector('{CONFIG}', v.words), 'D')
 FROM jsonb_to_recordset(%s::jsonb) AS v(
     variant_id bigint, product_id bigint, sku text, variant_name text, brand_id bigint,
     category_ids bigint[], price numeric, compare_at_price numeric, in_stock boolean,
-    attrs text[], pattrs text[], vattrs text[], variant_attrs jsonb, is_featured boolean,
+    attrs text[], pattrs text[], vattrs text[], product_vattrs text[], variant_count integer,
+    in_stock_variant_count integer, variant_attrs jsonb, is_featured boolean,
     rating_avg numeric, rating_count integer, sales_count integer, created_at timestamptz,
     boost double precision, words text)
 JOIN p USING (product_id)
@@ -52,6 +55,8 @@ ON CONFLICT (variant_id) DO UPDATE SET
     brand_id = EXCLUDED.brand_id, category_ids = EXCLUDED.category_ids, price = EXCLUDED.price,
     compare_at_price = EXCLUDED.compare_at_price, in_stock = EXCLUDED.in_stock,
     attrs = EXCLUDED.attrs, pattrs = EXCLUDED.pattrs, vattrs = EXCLUDED.vattrs,
+    product_vattrs = EXCLUDED.product_vattrs, variant_count = EXCLUDED.variant_count,
+    in_stock_variant_count = EXCLUDED.in_stock_variant_count,
     variant_attrs = EXCLUDED.variant_attrs,
     is_featured = EXCLUDED.is_featured, rating_avg = EXCLUDED.rating_avg,
     rating_count = EXCLUDED.rating_count, sales_count = EXCLUDED.sales_count,
@@ -179,6 +184,9 @@ def _rows(docs: list[ProductDocument]) -> tuple[list, list, list, list]:
             }
         )
         in_stock = any(v.in_stock for v in doc.variants)
+        product_vattrs = sorted(
+            {f"{code}={value}" for v in doc.variants for code, value in v.attributes.items()}
+        )
         for variant in doc.variants:
             attrs = {**product_attrs, **variant.attributes}
             entries.append(
@@ -195,6 +203,9 @@ def _rows(docs: list[ProductDocument]) -> tuple[list, list, list, list]:
                     "attrs": [f"{code}={value}" for code, value in attrs.items()],
                     "pattrs": [f"{code}={value}" for code, value in product_attrs.items()],
                     "vattrs": [f"{code}={value}" for code, value in variant.attributes.items()],
+                    "product_vattrs": product_vattrs,
+                    "variant_count": len(doc.variants),
+                    "in_stock_variant_count": sum(v.in_stock for v in doc.variants),
                     "variant_attrs": dict(variant.attributes),
                     "is_featured": doc.is_featured,
                     "rating_avg": str(doc.rating_avg),

@@ -122,6 +122,10 @@ def run(query: SearchQuery, analysis: Analysis, *, any_group: bool = False) -> S
     v_noprice = every(attr_flags)
     but_attr = [every(["price", *(a for a in attr_flags if a != own)]) for own in attr_flags]
     edges = sql.p("edges", PRICE_EDGES)
+    # How many rows make "every variant matched": in-stock filtering removes the others.
+    variant_count = {True: "in_stock_variant_count", None: "variant_count"}.get(
+        query.in_stock, "variant_count - in_stock_variant_count"
+    )
     order = ORDER[query.sort]
     any_but = "".join(
         f"bool_or({cond}) AS any_but_{a}, " for a, cond in zip(attr_flags, but_attr, strict=True)
@@ -135,13 +139,14 @@ def run(query: SearchQuery, analysis: Analysis, *, any_group: bool = False) -> S
 WITH m AS MATERIALIZED (
     SELECT e.variant_id, e.product_id, e.brand_id, e.category_ids, e.price, e.in_stock,
            e.is_featured, e.rating_avg, e.rating_count, e.sales_count, e.created_at,
-           e.pattrs, e.vattrs,
+           e.pattrs, e.vattrs, e.product_vattrs, e.variant_count, e.in_stock_variant_count,
            CASE WHEN {score_cond} THEN ({rank}) * e.boost END AS score{flag_columns}
     FROM search_pg_entry e{tq_from}
     WHERE {" AND ".join(where)}
 ), pa AS (
     SELECT product_id, any_value(brand_id) AS brand_id, any_value(category_ids) AS category_ids,
-           any_value(pattrs) AS pattrs,
+           any_value(pattrs) AS pattrs, any_value(product_vattrs) AS product_vattrs,
+           count(*) FILTER (WHERE {v_all}) = any_value({variant_count}) AS every_variant,
            bool_or({every(["brand"])}) AS f_brand, bool_or({every(["category"])}) AS f_category,
            bool_or({v_all}) AS any_all,
            bit_or(1 << width_bucket(price, {edges}::numeric[])) FILTER (WHERE {v_noprice})
@@ -189,6 +194,25 @@ SELECT
     return SearchResult(total=total, hits=hits, facets=facets)
 
 
+def _variant_values(codes: list[str], variant_own: str, v_all: str, row_products: str) -> str:
+    """(product, value) pairs of variant attributes, once each. Without attribute filters, a
+    product all of whose variants matched lists its precomputed distinct values; only the
+    others need the per-variant DISTINCT (the costly part on a broad match)."""
+    per_variant = (
+        "SELECT DISTINCT m.product_id, a FROM m, unnest(m.vattrs) a "
+        f"WHERE {row_products} AND {_case(variant_own, v_all)}"
+    )
+    if codes:
+        return per_variant
+    return (
+        "SELECT pa.product_id, a FROM pa, unnest(pa.product_vattrs) a "
+        "WHERE pa.every_variant AND f_brand AND f_category AND any_all "
+        "UNION ALL "
+        f"{per_variant} AND m.product_id IN "
+        "(SELECT product_id FROM pa WHERE NOT every_variant)"
+    )
+
+
 def _case(whens: str, default: str) -> str:
     return f"CASE {whens}ELSE {default} END" if whens else f"({default})"
 
@@ -225,9 +249,7 @@ def _facet_columns(
      FROM (SELECT a, count(*) AS n FROM pa, unnest(pa.pattrs) a
            WHERE f_brand AND f_category AND {_case(product_own, "any_all")} GROUP BY a
            UNION ALL
-           SELECT a, count(*) FROM (
-               SELECT DISTINCT product_id, a FROM m, unnest(m.vattrs) a
-               WHERE {row_products} AND {_case(variant_own, v_all)}) x
+           SELECT a, count(*) FROM ({_variant_values(codes, variant_own, v_all, row_products)}) x
            GROUP BY a) y),
     (SELECT json_agg(json_build_array(code, name, type, choices, position))::text
      FROM (SELECT DISTINCT ON (code) code, name, type, choices, position FROM {DEFINITION}
