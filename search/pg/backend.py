@@ -25,7 +25,8 @@ from search.base import (
     Suggestion,
 )
 from search.documents import product_documents, searchable_product_count, searchable_product_ids
-from search.pg import indexer, query, terms
+from search.pg import indexer, terms
+from search.pg import query as query_module
 
 logger = logging.getLogger("search.pg")
 
@@ -84,19 +85,16 @@ class PostgresBackend(SearchBackend):
     # -- queries ------------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResult:
+        """Every word (or one of its corrections or synonyms) must match: zero means zero, so
+        the merchants' report of queries that found nothing is exact."""
         analysis = terms.analyse(query.q)
-        result = query_module_run(query, analysis)
+        result = query_module.run(query, analysis)
         suggestion = analysis.corrected_text()
-        if suggestion is None and result.total == 0 and len(analysis.groups) > 1:
-            # Nothing has every word: show what has most of them, and say which words did.
-            relaxed = query_module_run(query, analysis, any_group=True)
-            if relaxed.total:
-                return relaxed
-        if suggestion is not None:
-            return SearchResult(
-                total=result.total, hits=result.hits, facets=result.facets, suggestion=suggestion
-            )
-        return result
+        if suggestion is None:
+            return result
+        return SearchResult(
+            total=result.total, hits=result.hits, facets=result.facets, suggestion=suggestion
+        )
 
     def autocomplete(self, prefix: str, *, limit: int = AUTOCOMPLETE_MAX) -> list[Suggestion]:
         limit = max(1, min(limit, AUTOCOMPLETE_MAX))
@@ -265,7 +263,3 @@ def _all_searchable_ids() -> list[int]:
         if len(batch) < 50_000:
             return ids
         after = batch[-1]
-
-
-def query_module_run(search_query: SearchQuery, analysis, *, any_group: bool = False):
-    return query.run(search_query, analysis, any_group=any_group)

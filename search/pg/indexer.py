@@ -34,24 +34,30 @@ WITH p AS (
 )
 INSERT INTO search_pg_entry (
     variant_id, product_id, sku, variant_name, brand_id, category_ids, price, compare_at_price,
-    in_stock, attrs, variant_attrs, is_featured, rating_avg, rating_count, sales_count,
-    created_at, boost, tsv)
+    in_stock, attrs, pattrs, vattrs, product_vattrs, variant_count,
+    in_stock_variant_count, variant_attrs, is_featured, rating_avg, rating_count,
+    sales_count, created_at, boost, tsv)
 SELECT v.variant_id, v.product_id, v.sku, v.variant_name, v.brand_id, v.category_ids, v.price,
-       v.compare_at_price, v.in_stock, v.attrs, v.variant_attrs, v.is_featured, v.rating_avg,
-       v.rating_count, v.sales_count, v.created_at, v.boost,
+       v.compare_at_price, v.in_stock, v.attrs, v.pattrs, v.vattrs, v.product_vattrs,
+       v.variant_count, v.in_stock_variant_count, v.variant_attrs,
+       v.is_featured, v.rating_avg, v.rating_count, v.sales_count, v.created_at, v.boost,
        p.tsv || setweight(to_tsvector('{CONFIG}', v.words), 'D')
 FROM jsonb_to_recordset(%s::jsonb) AS v(
     variant_id bigint, product_id bigint, sku text, variant_name text, brand_id bigint,
     category_ids bigint[], price numeric, compare_at_price numeric, in_stock boolean,
-    attrs text[], variant_attrs jsonb, is_featured boolean, rating_avg numeric,
-    rating_count integer, sales_count integer, created_at timestamptz, boost double precision,
-    words text)
+    attrs text[], pattrs text[], vattrs text[], product_vattrs text[], variant_count integer,
+    in_stock_variant_count integer, variant_attrs jsonb, is_featured boolean,
+    rating_avg numeric, rating_count integer, sales_count integer, created_at timestamptz,
+    boost double precision, words text)
 JOIN p USING (product_id)
 ON CONFLICT (variant_id) DO UPDATE SET
     product_id = EXCLUDED.product_id, sku = EXCLUDED.sku, variant_name = EXCLUDED.variant_name,
     brand_id = EXCLUDED.brand_id, category_ids = EXCLUDED.category_ids, price = EXCLUDED.price,
     compare_at_price = EXCLUDED.compare_at_price, in_stock = EXCLUDED.in_stock,
-    attrs = EXCLUDED.attrs, variant_attrs = EXCLUDED.variant_attrs,
+    attrs = EXCLUDED.attrs, pattrs = EXCLUDED.pattrs, vattrs = EXCLUDED.vattrs,
+    product_vattrs = EXCLUDED.product_vattrs, variant_count = EXCLUDED.variant_count,
+    in_stock_variant_count = EXCLUDED.in_stock_variant_count,
+    variant_attrs = EXCLUDED.variant_attrs,
     is_featured = EXCLUDED.is_featured, rating_avg = EXCLUDED.rating_avg,
     rating_count = EXCLUDED.rating_count, sales_count = EXCLUDED.sales_count,
     created_at = EXCLUDED.created_at, boost = EXCLUDED.boost, tsv = EXCLUDED.tsv
@@ -152,7 +158,7 @@ def _boost(doc: ProductDocument, in_stock: bool) -> float:
     # cannot bury a better text match).
     return (
         1.0
-        + (0.5 if in_stock else 0.0)
+        + (1.0 if in_stock else 0.0)
         + (0.3 if doc.is_featured else 0.0)
         + 0.1 * float(doc.rating_avg) / 5
         + 0.05 * math.log1p(doc.sales_count)
@@ -178,6 +184,9 @@ def _rows(docs: list[ProductDocument]) -> tuple[list, list, list, list]:
             }
         )
         in_stock = any(v.in_stock for v in doc.variants)
+        product_vattrs = sorted(
+            {f"{code}={value}" for v in doc.variants for code, value in v.attributes.items()}
+        )
         for variant in doc.variants:
             attrs = {**product_attrs, **variant.attributes}
             entries.append(
@@ -192,6 +201,11 @@ def _rows(docs: list[ProductDocument]) -> tuple[list, list, list, list]:
                     "compare_at_price": _money(variant.compare_at_price),
                     "in_stock": variant.in_stock,
                     "attrs": [f"{code}={value}" for code, value in attrs.items()],
+                    "pattrs": [f"{code}={value}" for code, value in product_attrs.items()],
+                    "vattrs": [f"{code}={value}" for code, value in variant.attributes.items()],
+                    "product_vattrs": product_vattrs,
+                    "variant_count": len(doc.variants),
+                    "in_stock_variant_count": sum(v.in_stock for v in doc.variants),
                     "variant_attrs": dict(variant.attributes),
                     "is_featured": doc.is_featured,
                     "rating_avg": str(doc.rating_avg),

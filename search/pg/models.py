@@ -36,6 +36,14 @@ class SearchEntry(models.Model):
     in_stock = models.BooleanField()
     # "code=value" for the product's and this variant's attribute values (value_key form).
     attrs = ArrayField(models.TextField())
+    # The same split by level: facets count product-level values once per product.
+    pattrs = ArrayField(models.TextField(), default=list)
+    vattrs = ArrayField(models.TextField(), default=list)
+    # Every distinct variant value of the product, and how many active variants it has: when all
+    # of a product's variants matched, its variant values are counted once from here.
+    product_vattrs = ArrayField(models.TextField(), default=list)
+    variant_count = models.IntegerField(default=1)
+    in_stock_variant_count = models.IntegerField(default=0)
     variant_attrs = models.JSONField(default=dict)
     is_featured = models.BooleanField()
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2)

@@ -14,7 +14,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from products.attributes import filter_key
 from products.models import AttributeDefinition, Brand, Category
@@ -32,9 +32,11 @@ from search.pg.indexer import CONFIG
 from search.pg.terms import Analysis
 
 PRICE_EDGES = [Decimal(n) for n in (25, 50, 100, 200, 500, 1000)]
-# A, B, C, D weights for ts_rank_cd are given D first.
+# A, B, C, D weights for ts_rank are given D first. ts_rank rather than ts_rank_cd: a third
+# cheaper per matched row, and the documents are short enough that cover density adds little.
 RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 SKU_BONUS = 10
+SET_WORK_MEM = "SET LOCAL work_mem = '64MB'"
 
 BRAND = Brand._meta.db_table
 CATEGORY = Category._meta.db_table
@@ -76,7 +78,7 @@ def run(query: SearchQuery, analysis: Analysis, *, any_group: bool = False) -> S
         tq_from = f", (SELECT to_tsquery('{CONFIG}', {tsq}) AS query) tq"
         text_match = f"(e.tsv @@ tq.query OR e.sku = ANY({skus}))"
         rank = (
-            f"ts_rank_cd('{RANK_WEIGHTS}', e.tsv, tq.query)"
+            f"ts_rank('{RANK_WEIGHTS}', e.tsv, tq.query)"
             f" + CASE WHEN e.sku = ANY({skus}) THEN {SKU_BONUS} ELSE 0 END"
         )
     flags: dict[str, str] = {}  # facet name -> condition
@@ -106,31 +108,61 @@ def run(query: SearchQuery, analysis: Analysis, *, any_group: bool = False) -> S
     elif query.in_stock is False:
         where.append("NOT e.in_stock")
 
-    if query.facets:
-        flag_columns = "".join(f", ({cond}) AS f_{name}" for name, cond in flags.items())
-        all_flags = " AND ".join(f"f_{name}" for name in flags) or "TRUE"
-    else:
-        flag_columns = ""
-        all_flags = "TRUE"
+    if not query.facets:
         where += [f"({cond})" for cond in flags.values()]
-    score_cond = (
-        " AND ".join(f"({cond})" for cond in flags.values()) if query.facets and flags else "TRUE"
+        flags = {}
+    flag_columns = "".join(f", ({cond}) AS f_{name}" for name, cond in flags.items())
+    score_cond = " AND ".join(f"({cond})" for cond in flags.values()) or "TRUE"
+
+    def every(names) -> str:
+        return " AND ".join(f"f_{n}" for n in names if n in flags) or "TRUE"
+
+    attr_flags = [f"a{i}" for i in range(len(attr_codes))]
+    v_all = every(["price", *attr_flags])
+    v_noprice = every(attr_flags)
+    but_attr = [every(["price", *(a for a in attr_flags if a != own)]) for own in attr_flags]
+    edges = sql.p("edges", PRICE_EDGES)
+    # How many rows make "every variant matched": in-stock filtering removes the others.
+    variant_count = {True: "in_stock_variant_count", None: "variant_count"}.get(
+        query.in_stock, "variant_count - in_stock_variant_count"
     )
     order = ORDER[query.sort]
+    any_but = "".join(
+        f"bool_or({cond}) AS any_but_{a}, " for a, cond in zip(attr_flags, but_attr, strict=True)
+    )
+    facet_columns = (
+        _facet_columns(sql, attr_codes, v_all, but_attr, every(["brand", "category"]))
+        if query.facets
+        else ""
+    )
     statement = f"""
 WITH m AS MATERIALIZED (
-    SELECT e.variant_id, e.product_id, e.brand_id, e.category_ids, e.attrs, e.price,
-           e.in_stock, e.is_featured, e.rating_avg, e.rating_count, e.sales_count, e.created_at,
+    SELECT e.variant_id, e.product_id, e.brand_id, e.category_ids, e.price, e.in_stock,
+           e.is_featured, e.rating_avg, e.rating_count, e.sales_count, e.created_at,
+           e.pattrs, e.vattrs, e.product_vattrs, e.variant_count, e.in_stock_variant_count,
            CASE WHEN {score_cond} THEN ({rank}) * e.boost END AS score{flag_columns}
     FROM search_pg_entry e{tq_from}
     WHERE {" AND ".join(where)}
+), pa AS (
+    SELECT product_id, any_value(brand_id) AS brand_id, any_value(category_ids) AS category_ids,
+           any_value(pattrs) AS pattrs, any_value(product_vattrs) AS product_vattrs,
+           count(*) FILTER (WHERE {v_all}) = any_value({variant_count}) AS every_variant,
+           bool_or({every(["brand"])}) AS f_brand, bool_or({every(["category"])}) AS f_category,
+           bool_or({v_all}) AS any_all,
+           bit_or(1 << width_bucket(price, {edges}::numeric[])) FILTER (WHERE {v_noprice})
+               AS price_mask,
+           {any_but}
+           max(score) AS score,
+           min(price) FILTER (WHERE {v_all}) AS price_min,
+           max(price) FILTER (WHERE {v_all}) AS price_max,
+           coalesce(bool_or(in_stock) FILTER (WHERE {v_all}), false) AS in_stock,
+           bool_or(is_featured) AS is_featured, max(rating_avg) AS rating_avg,
+           max(rating_count) AS rating_count, max(sales_count) AS sales_count,
+           max(created_at) AS created_at,
+           array_agg(variant_id) FILTER (WHERE {v_all}) AS variant_ids
+    FROM m GROUP BY product_id
 ), hit AS (
-    SELECT product_id, max(score) AS score, min(price) AS price_min, max(price) AS price_max,
-           bool_or(in_stock) AS in_stock, bool_or(is_featured) AS is_featured,
-           max(rating_avg) AS rating_avg, max(rating_count) AS rating_count,
-           max(sales_count) AS sales_count, max(created_at) AS created_at,
-           array_agg(variant_id ORDER BY price, variant_id) AS variant_ids
-    FROM m WHERE {all_flags} GROUP BY product_id
+    SELECT * FROM pa WHERE f_brand AND f_category AND any_all
 ), page AS (
     SELECT * FROM hit ORDER BY {order}
     LIMIT {sql.p("limit", query.page_size)} OFFSET {sql.p("offset", query.offset)}
@@ -147,9 +179,12 @@ SELECT
                      FROM search_pg_entry v WHERE v.variant_id = ANY(page.variant_ids)))
         ORDER BY {order})::text
      FROM page JOIN search_pg_product sp USING (product_id))
-    {_facet_columns(sql, query, flags, attr_codes) if query.facets else ""}
+    {facet_columns}
 """
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Enough memory for the matched rows and the hash aggregates of a broad query, for this
+        # statement only (the default 4 MB spills a 40k-row match to disk).
+        cursor.execute(SET_WORK_MEM)
         cursor.execute(statement, sql.params)
         row = cursor.fetchone()
     total, hits = row[0], _hits(_json(row[1]) or [])
@@ -159,43 +194,62 @@ SELECT
     return SearchResult(total=total, hits=hits, facets=facets)
 
 
-def _facet_columns(sql: _Sql, query: SearchQuery, flags: dict[str, str], codes: list[str]) -> str:
-    def but(name: str) -> str:
-        return " AND ".join(f"f_{other}" for other in flags if other != name) or "TRUE"
-
-    attr_names = [f"a{i}" for i in range(len(codes))]
-    # An attribute value counts under every filter but its own code's.
-    attr_filter = (
-        " AND ".join(
-            [f"f_{other}" for other in flags if other not in attr_names]
-            + [
-                f"(starts_with(a, {sql.p(f'code{i}', code + '=')}) OR f_a{i})"
-                for i, code in enumerate(codes)
-            ]
-        )
-        or "TRUE"
+def _variant_values(codes: list[str], variant_own: str, v_all: str, row_products: str) -> str:
+    """(product, value) pairs of variant attributes, once each. Without attribute filters, a
+    product all of whose variants matched lists its precomputed distinct values; only the
+    others need the per-variant DISTINCT (the costly part on a broad match)."""
+    per_variant = (
+        "SELECT DISTINCT m.product_id, a FROM m, unnest(m.vattrs) a "
+        f"WHERE {row_products} AND {_case(variant_own, v_all)}"
     )
-    edges = sql.p("edges", PRICE_EDGES)
+    if codes:
+        return per_variant
+    return (
+        "SELECT pa.product_id, a FROM pa, unnest(pa.product_vattrs) a "
+        "WHERE pa.every_variant AND f_brand AND f_category AND any_all "
+        "UNION ALL "
+        f"{per_variant} AND m.product_id IN "
+        "(SELECT product_id FROM pa WHERE NOT every_variant)"
+    )
+
+
+def _case(whens: str, default: str) -> str:
+    return f"CASE {whens}ELSE {default} END" if whens else f"({default})"
+
+
+def _facet_columns(
+    sql: _Sql, codes: list[str], v_all: str, but_attr: list[str], row_products: str
+) -> str:
+    """Brand, category and price counts come from the per-product rows; attribute values
+    from the per-product rows (product attributes) and the per-variant rows (variant ones)."""
+    prefixes = [sql.p(f"code{i}", code + "=") for i, code in enumerate(codes)]
+    product_own = "".join(
+        f"WHEN starts_with(a, {prefix}) THEN any_but_a{i} " for i, prefix in enumerate(prefixes)
+    )
+    variant_own = "".join(
+        f"WHEN starts_with(a, {prefix}) THEN {cond} "
+        for prefix, cond in zip(prefixes, but_attr, strict=True)
+    )
+    # One pass over the products for every price bucket: bit b of price_mask is bucket b.
+    price_counts = ", ".join(
+        f"count(*) FILTER (WHERE price_mask & {1 << b} <> 0)" for b in range(len(PRICE_EDGES) + 1)
+    )
     return f""",
     (SELECT json_agg(json_build_array(b.slug, b.name, y.n))::text
-     FROM (SELECT brand_id, count(*) AS n
-           FROM (SELECT DISTINCT product_id, brand_id FROM m
-                 WHERE brand_id IS NOT NULL AND {but("brand")}) x
-           GROUP BY brand_id) y JOIN {BRAND} b ON b.id = y.brand_id),
+     FROM (SELECT brand_id, count(*) AS n FROM pa
+           WHERE brand_id IS NOT NULL AND f_category AND any_all GROUP BY brand_id) y
+     JOIN {BRAND} b ON b.id = y.brand_id),
     (SELECT json_agg(json_build_array(c.slug, c.name, y.n, c.depth))::text
-     FROM (SELECT cid, count(*) AS n
-           FROM (SELECT DISTINCT m.product_id, cid FROM m, unnest(m.category_ids) cid
-                 WHERE {but("category")}) x
-           GROUP BY cid) y JOIN {CATEGORY} c ON c.id = y.cid),
-    (SELECT json_agg(json_build_array(bucket, n))::text
-     FROM (SELECT bucket, count(*) AS n
-           FROM (SELECT DISTINCT product_id, width_bucket(price, {edges}::numeric[]) AS bucket
-                 FROM m WHERE {but("price")}) x
-           GROUP BY bucket) y),
+     FROM (SELECT cid, count(*) AS n FROM pa, unnest(pa.category_ids) cid
+           WHERE f_brand AND any_all GROUP BY cid) y
+     JOIN {CATEGORY} c ON c.id = y.cid),
+    (SELECT json_build_array({price_counts})::text
+     FROM pa WHERE f_brand AND f_category AND price_mask IS NOT NULL),
     (SELECT json_agg(json_build_array(a, n))::text
-     FROM (SELECT a, count(*) AS n
-           FROM (SELECT DISTINCT m.product_id, a FROM m, unnest(m.attrs) a
-                 WHERE {attr_filter}) x
+     FROM (SELECT a, count(*) AS n FROM pa, unnest(pa.pattrs) a
+           WHERE f_brand AND f_category AND {_case(product_own, "any_all")} GROUP BY a
+           UNION ALL
+           SELECT a, count(*) FROM ({_variant_values(codes, variant_own, v_all, row_products)}) x
            GROUP BY a) y),
     (SELECT json_agg(json_build_array(code, name, type, choices, position))::text
      FROM (SELECT DISTINCT ON (code) code, name, type, choices, position FROM {DEFINITION}
@@ -265,7 +319,7 @@ def _facets(query: SearchQuery, codes: list[str], brands, categories, prices, at
         key=lambda f: (-f.count, f.label),
     )
     bounds = [None, *PRICE_EDGES, None]
-    buckets = sorted((int(bucket), n) for bucket, n in prices or [])
+    buckets = [(bucket, n) for bucket, n in enumerate(prices or []) if n]
     price_values = tuple(
         PriceBucket(min=bounds[bucket], max=bounds[bucket + 1], count=n) for bucket, n in buckets
     )

@@ -160,3 +160,16 @@ def test_consistency_task_logs_its_report(catalog, eager_tasks):
 
     summary = search_consistency_task.delay(sample=10).get()
     assert summary["indexed"] == summary["expected"] == 3
+
+
+def test_in_stock_and_featured_items_are_boosted_and_ties_are_stable(db):
+    from products.models import Variant
+
+    sold_out = ProductFactory(name="Twin Shoe")
+    Variant.objects.filter(product=sold_out).update(stock_quantity=0)
+    in_stock = ProductFactory(name="Twin Shoe")
+    featured = ProductFactory(name="Twin Shoe", is_featured=True)
+    also_in_stock = ProductFactory(name="Twin Shoe")
+    PostgresBackend().reindex()
+    hits = PostgresBackend().search(SearchQuery(q="twin shoe", facets=False)).hits
+    assert [h.id for h in hits] == [featured.pk, in_stock.pk, also_in_stock.pk, sold_out.pk]

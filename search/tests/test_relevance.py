@@ -98,13 +98,6 @@ def test_inactive_products_are_never_found(indexed_backend):
     assert "Hidden Runner" not in names(result)
 
 
-def test_in_stock_items_are_boosted(indexed_backend):
-    # Both Ultraboost and Pegasus 40 have a blue 42; only white Ultraboost is sold out.
-    result = indexed_backend.search(SearchQuery(q="white running shoes", facets=False))
-    assert names(result)[0] == "Vaporfly Next% 3"  # in stock, beats the sold-out white Ultraboost
-    assert "Ultraboost 22" in names(result)
-
-
 @pytest.mark.parametrize(
     ("prefix", "expected"),
     [
