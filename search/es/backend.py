@@ -111,7 +111,8 @@ class ElasticsearchBackend(SearchBackend):
         """The synonyms set, then (unless the alias already points somewhere) a first index
         created with the alias on it."""
         self.put_synonyms()
-        if self.alias_targets():
+        if targets := self.alias_targets():
+            self.warn_if_outdated(targets)
             return
         if self.client.indices.exists(index=self.alias):
             raise RuntimeError(
@@ -120,6 +121,20 @@ class ElasticsearchBackend(SearchBackend):
             )
         body = mapping.index_body()
         self.client.indices.create(index=mapping.new_index_name(), aliases={self.alias: {}}, **body)
+
+    def warn_if_outdated(self, targets: list[str]) -> bool:
+        mappings = self.client.indices.get_mapping(index=targets).body
+        versions = {
+            name: body.get("mappings", {}).get("_meta", {}).get("mapping_version")
+            for name, body in mappings.items()
+        }
+        outdated = {n: v for n, v in versions.items() if v != mapping.MAPPING_VERSION}
+        if outdated:
+            logger.warning(
+                "search index mapping is outdated; run manage.py search_reindex",
+                extra={"indexes": outdated, "expected": mapping.MAPPING_VERSION},
+            )
+        return bool(outdated)
 
     def put_synonyms(self) -> None:
         rules = mapping.synonym_rules(Synonym.solr_lines())

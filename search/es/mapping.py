@@ -132,6 +132,11 @@ def build_document_class() -> type[Document]:
     return VariantDoc
 
 
+# Bump when the mapping or analysis changes: setup() then warns that the live index needs a
+# `search_reindex` (which builds an index with the new mapping and swaps the alias).
+MAPPING_VERSION = 1
+
+
 def alias_name() -> str:
     return settings.ELASTICSEARCH_INDEX_ALIAS
 
@@ -154,6 +159,7 @@ def index_body(*, building: bool = False) -> dict:
     )
     body = index.to_dict()
     body["mappings"]["dynamic"] = "strict"
+    body["mappings"]["_meta"] = {"mapping_version": MAPPING_VERSION}
     return body
 
 

@@ -221,6 +221,12 @@ class FakeElasticsearch:
             return 200, self.bulk(r.body)
         if len(segments) >= 2 and segments[1] == "_search":
             return self.search(head, r.body or {})
+        if len(segments) >= 2 and segments[1] == "_mapping" and r.method == "GET":
+            return 200, {
+                i: {"mappings": self.indexes[i]["body"].get("mappings", {})}
+                for name in segments[0].split(",")
+                for i in self.resolve(name)
+            }
         if len(segments) >= 2 and segments[1] in ("_settings", "_refresh"):
             return 200, ack
         if len(segments) == 1:

@@ -62,6 +62,15 @@ def test_setup_puts_the_synonyms_and_creates_an_index_behind_the_alias(fake, bac
 
     backend.setup()  # again: nothing new
     assert len(fake.indexes) == 1
+    assert not backend.warn_if_outdated([index])
+
+
+def test_setup_warns_when_the_live_mapping_is_outdated(fake, backend, caplog):
+    backend.setup()
+    (index,) = fake.indexes
+    fake.indexes[index]["body"]["mappings"]["_meta"] = {"mapping_version": 0}
+    backend.setup()
+    assert "run manage.py search_reindex" in caplog.text
 
 
 def test_requests_ask_for_rest_compatibility_with_8(fake, backend):

@@ -29,6 +29,7 @@ def test_index_maps_one_document_per_variant_with_strict_fields(settings):
     body = mapping.index_body()
     props = body["mappings"]["properties"]
     assert body["mappings"]["dynamic"] == "strict"
+    assert body["mappings"]["_meta"] == {"mapping_version": mapping.MAPPING_VERSION}
     for name in ("sku", "product_id", "name", "slug", "brand", "category_path", "price",
                  "in_stock", "attributes", "rating", "sales_count"):  # fmt: skip
         assert name in props
