@@ -126,7 +126,8 @@ def test_filters_and_facets_count_products(backend):
     brands = {b.value: b.count for b in result.facets.brands}
     assert brands == {"acme": 2}  # colour filter applies; category filter applies
     categories = {c.value: c.count for c in result.facets.categories}
-    assert categories["clothing"] == 3  # category filter excluded, colour still applies
+    # Category filter excluded, colour still applies: the grey sweater and white trainers drop.
+    assert categories == {"clothing": 2, "shoes": 2}
 
 
 def test_price_and_stock_filter_variants(backend):
