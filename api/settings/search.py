@@ -28,7 +28,7 @@ DEFAULT_BEAT_SCHEDULES["search index consistency"] = {
 
 # --- Elasticsearch backend ---
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL", default="")
-# Searches read and writes go through this alias; a reindex builds "<alias>-<timestamp>" and swaps.
+# Searches and writes go through this alias; a reindex builds "<alias>-<timestamp>" and swaps.
 ELASTICSEARCH_INDEX_ALIAS = env("ELASTICSEARCH_INDEX_ALIAS", default="emporium-products")
 # The synonyms set (Synonyms API, ES >= 8.10) the search analyzer reads, fed from search.Synonym.
 ELASTICSEARCH_SYNONYMS_SET = env("ELASTICSEARCH_SYNONYMS_SET", default="emporium-synonyms")
