@@ -6,6 +6,7 @@ then times, in-process (backend calls, no HTTP), a fixed mix of queries:
 
   search+facets   words, brands, misspellings, SKUs, attribute words, with and without filters
   search          the same queries with facets=False
+  browse+facets   no words: a category page, in stock only, with facets
   autocomplete    prefixes of 1-12 characters, some misspelt
 
 and prints p50/p95 per case, with the statement count of one search. Targets at 100k variants:
@@ -155,16 +156,24 @@ def run_size(variants: int, reseed: bool, rounds: int) -> dict[str, tuple[float,
     prepare(variants, reseed)
     backend = PostgresBackend()
     queries, prefixes = build_queries(random.Random(3))
-    no_facets = [replace(q, facets=False) for q in queries]
+    words = [q for q in queries if q.q]
+    browse = [q for q in queries if not q.q]
+    no_facets = [replace(q, facets=False) for q in words]
     for q in queries[:40]:  # warm the caches and the plans
         backend.search(q)
     with CaptureQueriesContext(connection) as captured:
         backend.search(queries[1])
     print(f"  statements per search: {len(captured)}")
-    samples: dict[str, list[float]] = {"search+facets": [], "search": [], "autocomplete": []}
+    samples: dict[str, list[float]] = {
+        "search+facets": [],
+        "search": [],
+        "browse+facets": [],
+        "autocomplete": [],
+    }
     for _ in range(rounds):
-        samples["search+facets"] += timed(backend.search, queries)
+        samples["search+facets"] += timed(backend.search, words)
         samples["search"] += timed(backend.search, no_facets)
+        samples["browse+facets"] += timed(backend.search, browse)
         samples["autocomplete"] += timed(backend.autocomplete, prefixes)
     results = {}
     for name, values in samples.items():
@@ -195,13 +204,12 @@ def main() -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     summary = {size: run_size(size, args.reseed, args.rounds) for size in args.sizes}
-    print("\nvariants   search+facets p50/p95   search p50/p95   autocomplete p50/p95 (ms)")
+    names = ["search+facets", "search", "browse+facets", "autocomplete"]
+    print("\n| variants | " + " | ".join(f"{n} p50 / p95 (ms)" for n in names) + " |")
+    print("|---:|" + "---:|" * len(names))
     for size, r in summary.items():
-        print(
-            f"{size:>8,}   {r['search+facets'][0]:6.1f} / {r['search+facets'][1]:6.1f}"
-            f"     {r['search'][0]:5.1f} / {r['search'][1]:5.1f}"
-            f"    {r['autocomplete'][0]:5.1f} / {r['autocomplete'][1]:5.1f}"
-        )
+        cells = " | ".join(f"{r[n][0]:.1f} / {r[n][1]:.1f}" for n in names)
+        print(f"| {size:,} | {cells} |")
 
 
 if __name__ == "__main__":
