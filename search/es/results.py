@@ -210,8 +210,8 @@ def search_result(
 
 
 def suggestions(response: Mapping, *, limit: int) -> list[Suggestion]:
-    """Categories, then brands (three of each at most while products need room), then products;
-    whatever is left over fills up to `limit`."""
+    """Brands, then categories (three of each at most while products need room), then products
+    (the PostgreSQL backend's order); whatever is left over fills up to `limit`."""
     aggs = response.get("aggregations", {})
 
     def named(agg: str, kind: str) -> list[Suggestion]:
@@ -223,8 +223,8 @@ def suggestions(response: Mapping, *, limit: int) -> list[Suggestion]:
         Suggestion(kind="product", text=h["_source"]["name"], slug=h["_source"]["slug"])
         for h in response.get("hits", {}).get("hits", [])
     ]
-    head = categories[:3] + brands[:3]
-    rest = categories[3:] + brands[3:]
+    head = brands[:3] + categories[:3]
+    rest = brands[3:] + categories[3:]
     chosen = head + products[: max(limit - len(head), 0)]
     chosen += rest[: max(limit - len(chosen), 0)]
     return chosen[:limit]

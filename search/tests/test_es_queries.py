@@ -484,7 +484,7 @@ def test_no_suggestion_when_the_words_as_typed_match():
     assert result.suggestion == "trail runner"
 
 
-def test_autocomplete_response_mixes_categories_brands_and_products():
+def test_autocomplete_response_mixes_brands_categories_and_products():
     response = {
         "hits": {
             "hits": [
@@ -508,7 +508,7 @@ def test_autocomplete_response_mixes_categories_brands_and_products():
     found = results.suggestions(response, limit=10)
     assert len(found) == 10
     assert [(s.kind, s.text, s.slug) for s in found[:3]] == [
-        ("category", "Sneakers", "sneakers"),
         ("brand", "Sneaky", "sneaky"),
+        ("category", "Sneakers", "sneakers"),
         ("product", "Sneaker 1", "sneaker-1"),
     ]
