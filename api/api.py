@@ -19,6 +19,7 @@ from orders.controllers import (
     StaffReportController,
 )
 from products.controllers import StaffCatalogController, StaffProductController, catalog_router
+from search.controllers import router as search_router
 
 api = NinjaExtraAPI(
     title="Emporium API",
@@ -37,5 +38,6 @@ api.register_controllers(HealthController)
 api.register_controllers(AuthController, MeController, AddressController, StaffUserController)
 api.register_controllers(StaffCatalogController, StaffProductController)
 api.add_router("/catalog", catalog_router)
+api.add_router("/search", search_router)
 api.register_controllers(CartController, CheckoutController, OrderController)
 api.register_controllers(StaffOrderController, StaffReportController, StaffInventoryController)

@@ -88,3 +88,17 @@ class ReindexCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.backend} reindex ({self.status})"
+
+
+# The PostgreSQL backend's storage (registered with this app so migrations and test flushes see it).
+from search.pg.models import SearchEntry, SearchProduct, SearchSuggestion, SearchWord  # noqa: E402
+
+__all__ = [
+    "ReindexCheckpoint",
+    "SearchEntry",
+    "SearchProduct",
+    "SearchQueryStat",
+    "SearchSuggestion",
+    "SearchWord",
+    "Synonym",
+]

@@ -1,4 +1,4 @@
-"""The one place a committed catalog change announces itself (caches today, search next).
+"""The one place a committed catalog change announces itself (caches and search indexing).
 
 Every service that writes a product, its variants, prices, stock, images or reviews registers
 `products_changed_on_commit(ids)`; code outside products/ that changes stock with its own
@@ -34,7 +34,11 @@ def products_changed(product_ids: Iterable[int]) -> None:
     if not ids:
         return
     versions_bump(LISTS_VERSION, *(product_version(pk) for pk in ids))
-    # The search issue adds its indexing event here (search.index_product per id).
+    # Already after commit: the search.index_product task re-reads these products (a deleted or
+    # hidden one leaves the index).
+    from search.events import products_index_publish
+
+    products_index_publish(ids)
 
 
 def product_changed(product_id: int) -> None:
@@ -51,6 +55,9 @@ def products_changed_on_commit(product_ids: Iterable[int]) -> None:
 def catalog_structure_changed() -> None:
     """Categories, brands or attribute definitions changed: every public answer is rebuilt."""
     versions_bump(LISTS_VERSION, STRUCTURE_VERSION)
+    from search.events import structure_reindex_publish
+
+    structure_reindex_publish()
 
 
 def catalog_structure_changed_on_commit() -> None:

@@ -45,6 +45,9 @@ class Command(BaseCommand):
                 reset=options["reset"],
             )
             self.stdout.write(report.summary())
+            from search.services import search_index_bootstrap
+
+            self.stdout.write(search_index_bootstrap(rebuild=not report.skipped))
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo staff {settings.DEMO_STAFF_EMAIL} / {settings.DEMO_STAFF_PASSWORD}; "

@@ -1,0 +1,115 @@
+"""The PostgreSQL backend's own storage, kept by its indexer (search.pg.indexer).
+
+- SearchEntry: one row per active variant of a searchable product, with the product's fields
+  copied in, so every filter (category subtree, brand, price, stock, attributes) is a condition
+  on one row and the rows that match are exactly the variants a hit lists. Its weighted tsvector
+  holds the product's text (A name, B brand, C category path, D attributes and description) and
+  the variant's own words (SKU, option values), so "blue running shoes size 42" keeps only the
+  blue size-42 variants.
+- SearchProduct: one row per indexed product: what a hit shows (payload), the plain words the
+  vocabulary is built from, and a checksum of its document for the consistency check.
+- SearchWord: the vocabulary (distinct words of the indexed text with document frequencies); its
+  trigram index makes typo correction and "did you mean" one cheap lookup.
+- SearchSuggestion: what autocomplete offers (products, categories, brands) with a weight.
+
+The indexes that Django cannot declare (GIN on the tsvector, trigram operator classes) and the
+`emporium_search` text search configuration (english stemming over unaccent) live in the
+migration 0002.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+
+class SearchEntry(models.Model):
+    variant_id = models.BigIntegerField(primary_key=True)
+    product_id = models.BigIntegerField()
+    sku = models.CharField(max_length=64)
+    variant_name = models.CharField(max_length=200, blank=True)
+    brand_id = models.BigIntegerField(null=True)
+    category_ids = ArrayField(models.BigIntegerField())  # root .. the product's category
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    compare_at_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    in_stock = models.BooleanField()
+    # "code=value" for the product's and this variant's attribute values (value_key form).
+    attrs = ArrayField(models.TextField())
+    # The same split by level: facets count product-level values once per product.
+    pattrs = ArrayField(models.TextField(), default=list)
+    vattrs = ArrayField(models.TextField(), default=list)
+    # Every distinct variant value of the product, and how many active variants it has: when all
+    # of a product's variants matched, its variant values are counted once from here.
+    product_vattrs = ArrayField(models.TextField(), default=list)
+    variant_count = models.IntegerField(default=1)
+    in_stock_variant_count = models.IntegerField(default=0)
+    variant_attrs = models.JSONField(default=dict)
+    is_featured = models.BooleanField()
+    rating_avg = models.DecimalField(max_digits=3, decimal_places=2)
+    rating_count = models.IntegerField()
+    sales_count = models.IntegerField()
+    created_at = models.DateTimeField()
+    # Multiplies the text rank: in stock, featured, a little for rating and sales.
+    boost = models.FloatField()
+    tsv = SearchVectorField()
+
+    class Meta:
+        db_table = "search_pg_entry"
+        indexes = [
+            models.Index(fields=["product_id"], name="search_pg_entry_product"),
+            models.Index(fields=["sku"], name="search_pg_entry_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class SearchProduct(models.Model):
+    product_id = models.BigIntegerField(primary_key=True)
+    payload = models.JSONField()
+    words = models.TextField()  # unaccented, lower-cased words of name, brand, categories, attrs
+    checksum = models.CharField(max_length=32)
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "search_pg_product"
+
+    def __str__(self) -> str:
+        return str(self.product_id)
+
+
+class SearchWord(models.Model):
+    word = models.TextField(primary_key=True)
+    lexeme = models.TextField()  # the word's stem under the search configuration
+    ndoc = models.IntegerField(default=1)  # products whose words hold it
+
+    class Meta:
+        db_table = "search_pg_word"
+        indexes = [models.Index(fields=["lexeme"], name="search_pg_word_lexeme")]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class SearchSuggestion(models.Model):
+    class Kind(models.TextChoices):
+        PRODUCT = "product"
+        CATEGORY = "category"
+        BRAND = "brand"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    ref_id = models.BigIntegerField()
+    text = models.CharField(max_length=200)
+    slug = models.CharField(max_length=220)
+    norm = models.TextField()  # unaccented, lower-cased text the prefix and trigram indexes hold
+    weight = models.FloatField(default=0)
+
+    class Meta:
+        db_table = "search_pg_suggestion"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "ref_id"], name="search_pg_suggestion_ref")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text}"
