@@ -78,7 +78,7 @@ def test_dev_runs_everything_and_ctrl_c_stops_it_all(data_dir):
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/docs", 90)
-        ready = wait_for(f"http://127.0.0.1:{port}/api/health/ready", 30).json()
+        ready = wait_for(f"http://127.0.0.1:{port}/api/health/ready", 90).json()
         assert {c["status"] for c in ready["checks"].values()} == {"ok"}
         for asset in (
             "ninja/swagger-ui-bundle.js",
@@ -86,7 +86,7 @@ def test_dev_runs_everything_and_ctrl_c_stops_it_all(data_dir):
             "unfold/css/styles.css",
         ):
             wait_for(f"http://127.0.0.1:{port}/static/{asset}", 5)
-        wait_for(f"http://127.0.0.1:{flower_port}/", 30)
+        wait_for(f"http://127.0.0.1:{flower_port}/", 90)
         tree = psutil.Process(supervisor.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in tree)
         assert "runserver_dev" in names and "worker" in names and "beat" in names
