@@ -18,6 +18,7 @@ from orders.controllers import (
     StaffOrderController,
     StaffReportController,
 )
+from payments.controllers import PaymentController
 from products.controllers import StaffCatalogController, StaffProductController, catalog_router
 
 api = NinjaExtraAPI(
@@ -39,3 +40,4 @@ api.register_controllers(StaffCatalogController, StaffProductController)
 api.add_router("/catalog", catalog_router)
 api.register_controllers(CartController, CheckoutController, OrderController)
 api.register_controllers(StaffOrderController, StaffReportController, StaffInventoryController)
+api.register_controllers(PaymentController)
