@@ -25,6 +25,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -81,9 +82,17 @@ class ApiError(Exception):
 
 
 class StripeStandin:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        on_event: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.state = State()
         self.lock = threading.RLock()
+        # Called (on a thread of its own, just after the answer) with the body of the event a
+        # state change would make Stripe send: manage.py stripe_standin --forward-to uses it.
+        self.on_event = on_event
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -271,10 +280,13 @@ class StripeStandin:
                         code="payment_intent_unexpected_state",
                     )
                 intent.update(status="canceled", canceled_at=int(time.time()))
+                self._emit(intent["id"], "payment_intent.canceled")
                 return dict(intent)
             if len(parts) == 4 and parts[3] == "confirm":
                 if params.get("payment_method") == "pm_card_chargeDeclined":
+                    self._emit(intent["id"], "payment_intent.payment_failed")
                     return self.decline(intent["id"])
+                self._emit(intent["id"], "payment_intent.succeeded")
                 return self.succeed(intent["id"])
         if parts[:2] == ["v1", "refunds"]:
             if len(parts) == 2 and method == "POST":
@@ -349,4 +361,12 @@ class StripeStandin:
             "created": int(time.time()),
         }
         self.state.refunds[refund["id"]] = refund
+        self._emit(intent["id"], "charge.refunded")
         return refund
+
+    def _emit(self, intent_id: str, type: str) -> None:
+        if self.on_event is not None:
+            # Later, off the request: the state change is complete when the event is built.
+            timer = threading.Timer(0.2, lambda: self.on_event(self.event(intent_id, type)))
+            timer.daemon = True
+            timer.start()

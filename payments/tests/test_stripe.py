@@ -382,3 +382,29 @@ def test_reconciliation_pays_an_order_whose_webhook_was_lost(
     assert payments_reconcile(now=later) == {"checked": 0, "changed": 0, "errors": 0}
     note = OrderEvent.objects.get(order=order, to_status="paid").note
     assert "reconciliation" in note
+
+
+def test_the_standin_forwards_signed_events_for_local_development(client, standin, eager):
+    """What manage.py stripe_standin --forward-to does: a confirm at the stand-in makes the
+    signed succeeded webhook, which pays the order."""
+    import threading
+
+    import httpx
+
+    from payments.tests.conftest import signature
+
+    _, payment = placed(client)
+    sent = threading.Event()
+    bodies = []
+    standin.on_event = lambda body: (bodies.append(body), sent.set())
+    try:
+        httpx.post(
+            f"{standin.url}/v1/payment_intents/{payment.provider_reference}/confirm",
+            data={"payment_method": "pm_card_visa"},
+        )
+        assert sent.wait(5)
+    finally:
+        standin.on_event = None
+    response = deliver(client, bodies[0], header=signature(bodies[0]))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().type == "payment_intent.succeeded"
