@@ -408,3 +408,41 @@ def test_the_standin_forwards_signed_events_for_local_development(client, standi
     response = deliver(client, bodies[0], header=signature(bodies[0]))
     assert response.status_code == 200
     assert WebhookEvent.objects.get().type == "payment_intent.succeeded"
+
+
+def test_the_webhook_needs_no_csrf_token_and_only_remote_providers_take_one(standin, eager):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    order, payment = placed(strict)
+    body = standin.event(payment.provider_reference, "payment_intent.created")
+    assert deliver(strict, body).status_code == 200
+    assert WebhookEvent.objects.get().kind == ""  # stored, nothing to do
+    manual = strict.post(
+        "/api/payments/manual/webhook",
+        b'{"id": "x", "reference": "manual:1", "kind": "succeeded"}',
+        content_type="application/json",
+    )
+    assert manual.status_code == 404
+
+
+def test_money_that_arrives_after_the_order_was_cancelled_is_flagged(
+    client, standin, eager, django_capture_on_commit_callbacks
+):
+    """The expiry cancels the order while the customer pays: Stripe refuses the cancel, the
+    re-read says succeeded, the order stays cancelled and staff are asked to refund."""
+    order, payment = placed(client)
+    standin.succeed(payment.provider_reference)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/api/orders/{order.number}/cancel",
+            {"reason": "too slow"},
+            content_type="application/json",
+            HTTP_X_ORDER_TOKEN=str(order.token),
+        )
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert payment.needs_review
+    assert "cancelled" in payment.review_reason
