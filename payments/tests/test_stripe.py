@@ -414,7 +414,7 @@ def test_the_webhook_needs_no_csrf_token_and_only_remote_providers_take_one(stan
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    order, payment = placed(strict)
+    _, payment = placed(strict)
     body = standin.event(payment.provider_reference, "payment_intent.created")
     assert deliver(strict, body).status_code == 200
     assert WebhookEvent.objects.get().kind == ""  # stored, nothing to do
