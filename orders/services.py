@@ -278,7 +278,7 @@ def order_refund(
             from payments import tasks as payment_tasks
 
             payment_tasks.payment_refund_task.delay_on_commit(
-                order.pk, str(amount), f"event-{event.pk}"
+                order.pk, str(amount), f"event-{event.pk}", restock
             )
     return order
 

@@ -363,7 +363,9 @@ def payment_refunds_sync(*, payment_id: int, note: str = "") -> Payment:
     return payment
 
 
-def payment_refund(*, order_id: int, amount: Decimal, refund_key: str) -> Payment | None:
+def payment_refund(
+    *, order_id: int, amount: Decimal, refund_key: str, restock: bool = False
+) -> Payment | None:
     """Give `amount` back through the provider, once per `refund_key` (the order event that
     recorded the refund): a Refund row is written first (its idempotency key and uuid travel to
     the provider), then the provider is called with that key, then the refund is counted into
@@ -379,7 +381,12 @@ def payment_refund(*, order_id: int, amount: Decimal, refund_key: str) -> Paymen
     key = f"payment-{payment.uuid}-refund-{refund_key}"
     refund, _ = Refund.objects.get_or_create(
         idempotency_key=key,
-        defaults={"payment": payment, "amount": amount, "currency": payment.currency},
+        defaults={
+            "payment": payment,
+            "amount": amount,
+            "currency": payment.currency,
+            "restock": restock,
+        },
     )
     if refund.status != RefundStatus.PENDING:
         return payment

@@ -17,10 +17,14 @@ def payment_cancel_task(order_id: int) -> str | None:
 
 
 @shared_task(name="maintenance.payment_refund")
-def payment_refund_task(order_id: int, amount: str, refund_key: str) -> str | None:
+def payment_refund_task(
+    order_id: int, amount: str, refund_key: str, restock: bool = False
+) -> str | None:
     from payments.services import payment_refund
 
-    payment = payment_refund(order_id=order_id, amount=Decimal(amount), refund_key=refund_key)
+    payment = payment_refund(
+        order_id=order_id, amount=Decimal(amount), refund_key=refund_key, restock=restock
+    )
     return payment.status if payment else None
 
 

@@ -335,6 +335,10 @@ def test_partial_then_full_refund_through_stripe(
     assert (order.status, order.refunded_total) == ("refunded", Decimal("50.00"))
     assert standin.intent(payment.provider_reference)["amount_refunded"] == 5000
     assert Variant.objects.get(sku=order.lines.get().sku).stock_quantity == 5  # returned
+    assert list(Refund.objects.order_by("created_at").values_list("restock", flat=True)) == [
+        False,
+        True,
+    ]
 
 
 def test_a_refund_made_in_the_stripe_dashboard_is_booked_once(
