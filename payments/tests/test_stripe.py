@@ -450,3 +450,21 @@ def test_money_that_arrives_after_the_order_was_cancelled_is_flagged(
     assert payment.status == PaymentStatus.SUCCEEDED
     assert payment.needs_review
     assert "cancelled" in payment.review_reason
+
+
+def test_reconciliation_goes_on_past_an_unreachable_stripe_and_raises_to_be_retried(
+    client, standin, eager
+):
+    from payments.providers import PaymentProviderError
+
+    _, first = placed(client, key="a")
+    _, second = placed(client, key="b")
+    standin.succeed(second.provider_reference)
+    standin.fail(f"{INTENTS}/{first.provider_reference}", "500", "500", "500")
+    later = timezone.now() + timedelta(minutes=11)
+    with pytest.raises(PaymentProviderError):
+        payments_reconcile(now=later)
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert (first.status, second.status) == ("pending", "succeeded")
+    assert payments_reconcile(now=later) == {"checked": 1, "changed": 0, "errors": 0}
