@@ -4,6 +4,8 @@ inventory uploads; and the dashboard as the admin's start page."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -127,7 +129,7 @@ class OrderAdmin(ModelAdmin):
     list_select_related = ["user"]
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     actions = ["mark_paid", "deliver", "cancel"]
-    actions_detail = ["mark_paid_one", "ship_one", "deliver_one", "cancel_one"]
+    actions_detail = ["mark_paid_one", "ship_one", "deliver_one", "cancel_one", "refund_one"]
     fieldsets = (
         (None, {"fields": ("number", "status", "email", "user", "payment_provider", "placed_at")}),
         (
@@ -238,6 +240,28 @@ class OrderAdmin(ModelAdmin):
         self.cancel(request, Order.objects.filter(pk=object_id))
         return self._back(object_id)
 
+    @action(description="Refund", url_path="refund", permissions=["change"])
+    def refund_one(self, request: HttpRequest, object_id):
+        """Full or partial refund through the payment's provider (the same service as the API)."""
+        order = Order.objects.get(pk=object_id)
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.order_refund(order_id=order.pk, actor=request.user, **form.cleaned_data)
+            except ApiError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{order.number} refunded.", messages.SUCCESS)
+                return self._back(object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund {order.number}",
+            "form": form,
+            "order": order,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
     @action(description="Ship", url_path="ship", permissions=["change"])
     def ship_one(self, request: HttpRequest, object_id):
         order = Order.objects.get(pk=object_id)
@@ -258,6 +282,18 @@ class OrderAdmin(ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Empty: everything not refunded yet.",
+    )
+    restock = forms.BooleanField(required=False, help_text="The goods came back: return stock.")
+    note = forms.CharField(max_length=500, required=False)
 
 
 def _address_html(address: dict) -> str:

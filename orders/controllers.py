@@ -39,6 +39,7 @@ from orders.schemas import (
     StaffOrderOut,
 )
 from orders.state import CUSTOMER_CANCELLABLE
+from payments.schemas import OrderPaymentOut
 
 ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 STAFF_ERRORS = {**ERRORS, 403: ErrorOut}
@@ -125,6 +126,19 @@ class OrderController(FastControllerBase):
             number=number, user=self.context.request.auth, token=x_order_token
         )
         return selectors.order_data(selectors.order_detail(order))
+
+    @route.get(
+        "/{number}/payment",
+        response={200: OrderPaymentOut, **ERRORS},
+        summary="The order's payment: status and what the client needs to pay (client_secret)",
+    )
+    def payment(self, number: Path[OrderNumber], x_order_token: str | None = OrderToken()):
+        from payments.selectors import payment_for_customer
+
+        order = selectors.order_for_customer(
+            number=number, user=self.context.request.auth, token=x_order_token
+        )
+        return payment_for_customer(order=order)
 
     @route.post(
         "/{number}/cancel",
@@ -243,7 +257,11 @@ class StaffOrderController(FastControllerBase):
     def refund(self, request: HttpRequest, number: Path[OrderNumber], payload: RefundIn):
         order = selectors.order_get(number=number)
         services.order_refund(
-            order_id=order.pk, amount=payload.amount, actor=request.user, note=payload.note
+            order_id=order.pk,
+            amount=payload.amount,
+            actor=request.user,
+            note=payload.note,
+            restock=payload.restock,
         )
         return self._out(order)
 

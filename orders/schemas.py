@@ -213,6 +213,7 @@ class RefundIn(InputSchema):
     amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = Field(
         None, description="Part of the order; default: everything not refunded yet."
     )
+    restock: bool = Field(False, description="The goods came back: return their stock (once).")
     note: Note = ""
 
 

@@ -230,11 +230,18 @@ def order_cancel(
 
 
 def order_refund(
-    *, order_id: int, amount: Decimal | None = None, actor: Any = None, note: str = ""
+    *,
+    order_id: int,
+    amount: Decimal | None = None,
+    actor: Any = None,
+    note: str = "",
+    restock: bool = False,
+    via_provider: bool = True,
 ) -> Order:
     """Refund all (default) or part of a paid, shipped or delivered order: the order becomes
-    `refunded`, refunded_total grows, and the provider gives the money back (task). Goods are
-    not restocked: a return is a stock adjustment of its own (reason `return`)."""
+    `refunded`, refunded_total grows, and the provider gives the money back (task). `restock`
+    returns every line's stock (reason `return`, once per order). `via_provider=False` books a
+    refund the provider already made (Stripe's dashboard): no provider call."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         remaining = order.grand_total - order.refunded_total
@@ -265,12 +272,33 @@ def order_refund(
                 data={"refund": str(amount)},
             )
             event = order.events.order_by("-id").first()
-        from payments import tasks as payment_tasks
+        if restock and order.stock_returned_at is None:
+            _restock(order, actor=actor)
+        if via_provider:
+            from payments import tasks as payment_tasks
 
-        payment_tasks.payment_refund_task.delay_on_commit(
-            order.pk, str(amount), f"event-{event.pk}"
-        )
+            payment_tasks.payment_refund_task.delay_on_commit(
+                order.pk, str(amount), f"event-{event.pk}", restock
+            )
     return order
+
+
+def _restock(order: Order, *, actor: Any) -> None:
+    """The goods came back with a refund: stock returns once (stock_returned_at guards it)."""
+    changes = [
+        StockChange(line.variant_id, delta=line.quantity)
+        for line in order.lines.filter(variant__isnull=False).order_by("variant_id")
+    ]
+    if changes:
+        stock_adjust_many(
+            changes=changes,
+            reason=StockReason.RETURN,
+            actor=actor if getattr(actor, "pk", None) else None,
+            reference=order.number,
+            note="Returned with a refund",
+        )
+    order.stock_returned_at = timezone.now()
+    order.save(update_fields=["stock_returned_at"])
 
 
 def order_note_add(*, order_id: int, note: str, actor: Any = None) -> OrderEvent:

@@ -12,6 +12,7 @@ from payments.providers.base import (
     PaymentProvider,
     PaymentProviderError,
     ProviderEvent,
+    ProviderRefund,
     ProviderResult,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "PaymentProvider",
     "PaymentProviderError",
     "ProviderEvent",
+    "ProviderRefund",
     "ProviderResult",
     "get_provider",
     "provider_names",

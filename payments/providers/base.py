@@ -1,17 +1,17 @@
-"""The interface every payment provider implements (the `manual` one here, Stripe in its issue).
+"""The interface every payment provider implements (`manual` and `stripe`).
 
 A provider only talks to the outside world and translates: it never writes to the database and
 never changes an order. payments.services calls it outside any database lock, records what it
 answers on the Payment row and moves the order (through orders.services) when money arrived.
 
-    class StripeProvider(PaymentProvider):
-        name = "stripe"
-
-        def start(self, payment, *, idempotency_key):    # create a PaymentIntent
-            ...
-            return ProviderResult(status="pending", reference=intent.id,
-                                  client_data={"client_secret": intent.client_secret},
-                                  raw=intent.to_dict())
+    class StripeProvider(PaymentProvider):      # payments/providers/stripe.py
+        name, remote = "stripe", True
+        def start(self, payment, *, idempotency_key) -> ProviderResult     # a PaymentIntent
+        def parse_event(self, *, body, headers) -> ProviderEvent           # signature checked
+        def refund(self, payment, *, amount, idempotency_key, metadata) -> ProviderRefund
+        def cancel(self, payment, *, idempotency_key) -> ProviderResult
+        def retrieve(self, payment) -> ProviderResult                      # re-read the intent
+        def refunds(self, payment) -> list[ProviderRefund]                 # charge.refunded
 
 Registered by name in settings.PAYMENT_PROVIDERS; payments.providers.get_provider(name) gives the
 instance. Every call gets an idempotency key derived from the payment (Payment.uuid), the same on
@@ -51,13 +51,15 @@ class InvalidProviderEvent(Exception):
 
 @dataclass(frozen=True)
 class ProviderResult:
-    """What a provider call left the payment as.
+    """What a provider says the payment is (after a call, or when re-read).
 
-    status: the Payment status after the call (PaymentStatus values).
+    status: the Payment status it maps to (PaymentStatus values).
     reference: the provider's id for the payment (PaymentIntent id...), "" if it has none.
     client_data: what the client needs to go on (e.g. {"client_secret": ...}); JSON types only.
     raw: the provider's answer as JSON, kept on Payment.raw_response for support.
-    amount: the amount the call concerned (refunds), when it differs from the payment's.
+    amount, currency: what the provider holds (re-reads); checked against the payment before
+    a success is booked. None / "" when the provider does not say.
+    failure: the provider's reason for a failed attempt (shown to the customer).
     """
 
     status: str
@@ -65,26 +67,55 @@ class ProviderResult:
     client_data: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     amount: Decimal | None = None
+    currency: str = ""
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A refund as the provider knows it.
+
+    reference: the provider's id (re_...); status: RefundStatus values (pending, succeeded,
+    failed); refund_uuid: our Refund.uuid when we asked for it (metadata), "" when it was made at
+    the provider directly (dashboard).
+    """
+
+    reference: str
+    amount: Decimal
+    status: str
+    refund_uuid: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ProviderEvent:
     """An event the provider told us about (a verified webhook; for `manual`, staff's word).
 
-    event_id: the provider's unique id of the event (webhook ledgers dedupe on it).
+    event_id: the provider's unique id of the event (the webhook ledger dedupes on it).
+    type: the provider's event type (`payment_intent.succeeded`...).
     reference: the payment it is about (Payment.provider_reference).
-    kind: what happened to that payment.
+    kind: what happened to that payment; None for an event that moves no payment (stored only).
+    payment_uuid: our Payment.uuid when the provider echoes it (metadata): finds the payment
+    even before its reference was recorded.
     """
 
     event_id: str
     reference: str
-    kind: EventKind
+    kind: EventKind | None
     amount: Decimal | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    type: str = ""
+    payment_uuid: str = ""
 
 
 class PaymentProvider(ABC):
     name: ClassVar[str]
+    # Whether retrieve() asks the provider (webhooks re-read, reconciliation settles).
+    remote: ClassVar[bool] = False
+
+    def public_info(self) -> dict[str, Any]:
+        """What a client needs to offer this provider at checkout (no secrets)."""
+        return {}
 
     @abstractmethod
     def start(self, payment: Payment, *, idempotency_key: str) -> ProviderResult:
@@ -96,9 +127,31 @@ class PaymentProvider(ABC):
         """Verify and read an inbound event (webhook); InvalidProviderEvent when not genuine."""
 
     @abstractmethod
-    def refund(self, payment: Payment, *, amount: Decimal, idempotency_key: str) -> ProviderResult:
+    def refund(
+        self,
+        payment: Payment,
+        *,
+        amount: Decimal,
+        idempotency_key: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ProviderRefund:
         """Give back `amount` (all or part) of a succeeded payment."""
 
     @abstractmethod
     def cancel(self, payment: Payment, *, idempotency_key: str) -> ProviderResult:
-        """Stop a payment that has not succeeded (the order was cancelled or expired)."""
+        """Stop a payment that has not succeeded (the order was cancelled or expired); the
+        provider's state after the call (a payment that succeeded meanwhile says so)."""
+
+    def retrieve(self, payment: Payment) -> ProviderResult:
+        """The payment as the provider holds it now (an event's copy may be stale)."""
+        return ProviderResult(
+            status=payment.status,
+            reference=payment.provider_reference,
+            amount=payment.amount,
+            currency=payment.currency,
+            raw=payment.raw_response,
+        )
+
+    def refunds(self, payment: Payment) -> list[ProviderRefund]:
+        """Every refund the provider holds for the payment (made through us or not)."""
+        return []

@@ -17,6 +17,7 @@ from payments.providers.base import (
     InvalidProviderEvent,
     PaymentProvider,
     ProviderEvent,
+    ProviderRefund,
     ProviderResult,
 )
 
@@ -44,19 +45,22 @@ class ManualProvider(PaymentProvider):
                 event_id=str(data["id"]),
                 reference=str(data["reference"]),
                 kind=data["kind"],
+                type=f"manual.{data['kind']}",
                 amount=Decimal(str(data["amount"])) if data.get("amount") is not None else None,
                 raw=data,
             )
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             raise InvalidProviderEvent(f"not a manual payment event: {exc}") from None
 
-    def refund(self, payment, *, amount: Decimal, idempotency_key: str) -> ProviderResult:
-        full = amount + payment.refunded_amount >= payment.amount
-        return ProviderResult(
-            status="refunded" if full else payment.status,
-            reference=payment.provider_reference,
-            raw={"provider": "manual", "refunded": str(amount), "note": "refunded by staff"},
+    def refund(
+        self, payment, *, amount: Decimal, idempotency_key: str, metadata=None
+    ) -> ProviderRefund:
+        return ProviderRefund(
+            reference=f"manual-refund:{idempotency_key}",
             amount=amount,
+            status="succeeded",
+            refund_uuid=(metadata or {}).get("refund_uuid", ""),
+            raw={"provider": "manual", "refunded": str(amount), "note": "refunded by staff"},
         )
 
     def cancel(self, payment, *, idempotency_key: str) -> ProviderResult:
