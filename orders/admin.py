@@ -40,6 +40,7 @@ STATUS_COLORS = {
     OrderStatus.SHIPPED: "info",
     OrderStatus.DELIVERED: "success",
     OrderStatus.CANCELLED: "danger",
+    OrderStatus.PARTIALLY_REFUNDED: "warning",
     OrderStatus.REFUNDED: "danger",
 }
 

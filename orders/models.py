@@ -27,6 +27,7 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped", "Shipped"
     DELIVERED = "delivered", "Delivered"
     CANCELLED = "cancelled", "Cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
 
 
@@ -35,6 +36,7 @@ PAID_STATUSES = (
     OrderStatus.PAID,
     OrderStatus.SHIPPED,
     OrderStatus.DELIVERED,
+    OrderStatus.PARTIALLY_REFUNDED,
     OrderStatus.REFUNDED,
 )
 

@@ -21,7 +21,15 @@ Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Note = Annotated[SingleLine, Field(max_length=500)]
 OrderNumber = Annotated[str, Field(max_length=20, pattern=r"^[A-Z]{1,5}-[0-9]{1,12}$")]
 ORDER_TOKEN_HEADER = "X-Order-Token"  # noqa: S105 - a header name
-StatusName = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled", "refunded"]
+StatusName = Literal[
+    "pending_payment",
+    "paid",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "partially_refunded",
+    "refunded",
+]
 
 
 # -- checkout -------------------------------------------------------------------------------------

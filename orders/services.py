@@ -64,7 +64,7 @@ def order_transition(
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if not state.allowed(order.status, to):
+        if not state.allowed_for(order, to):
             raise InvalidTransition(
                 f"An order that is {order.get_status_display().lower()} cannot become {to}.",
                 details={
@@ -239,9 +239,10 @@ def order_refund(
     via_provider: bool = True,
 ) -> Order:
     """Refund all (default) or part of a paid, shipped or delivered order: the order becomes
-    `refunded`, refunded_total grows, and the provider gives the money back (task). `restock`
-    returns every line's stock (reason `return`, once per order). `via_provider=False` books a
-    refund the provider already made (Stripe's dashboard): no provider call."""
+    `refunded` (all of it is back) or `partially_refunded`, refunded_total grows, and the
+    provider gives the money back (task). `restock` returns every line's stock (reason
+    `return`, once per order). `via_provider=False` books a refund the provider already made
+    (Stripe's dashboard): no provider call."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         remaining = order.grand_total - order.refunded_total
@@ -250,7 +251,8 @@ def order_refund(
             raise InvalidInput("The refund must be more than zero.", code="refund_invalid")
         if amount > remaining:
             raise RefundTooLarge(details={"requested": str(amount), "remaining": str(remaining)})
-        if order.status == S.REFUNDED:
+        target = S.REFUNDED if amount == remaining else S.PARTIALLY_REFUNDED
+        if order.status == target:
             # A further partial refund: money only, the status stays.
             order.refunded_total += amount
             order.save(update_fields=["refunded_total"])
@@ -265,7 +267,7 @@ def order_refund(
         else:
             order = order_transition(
                 order_id=order_id,
-                to=S.REFUNDED,
+                to=target,
                 actor=actor,
                 note=note,
                 fields={"refunded_total": order.refunded_total + amount},

@@ -2,7 +2,9 @@
 
     pending_payment -> paid -> shipped -> delivered
     pending_payment | paid -> cancelled
-    paid | shipped | delivered -> refunded (partial or full)
+    paid | shipped | delivered -> partially_refunded | refunded
+    partially_refunded -> refunded (the rest), or on to shipped / delivered when it had not got
+        there yet (a line refunded before the rest of the order ships)
 
 orders.services.order_transition applies one under the order's row lock and records it as an
 OrderEvent; anything not listed here is a 409 `invalid_transition`.
@@ -10,15 +12,16 @@ OrderEvent; anything not listed here is a 409 `invalid_transition`.
 
 from __future__ import annotations
 
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
 
 S = OrderStatus
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.SHIPPED, S.CANCELLED, S.REFUNDED}),
-    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
-    S.DELIVERED: frozenset({S.REFUNDED}),
+    S.PAID: frozenset({S.SHIPPED, S.CANCELLED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.SHIPPED, S.DELIVERED, S.REFUNDED}),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
@@ -29,6 +32,7 @@ ENTERED_AT = {
     S.SHIPPED: "shipped_at",
     S.DELIVERED: "delivered_at",
     S.CANCELLED: "cancelled_at",
+    S.PARTIALLY_REFUNDED: "refunded_at",  # the last refund's time
     S.REFUNDED: "refunded_at",
 }
 
@@ -38,3 +42,17 @@ CUSTOMER_CANCELLABLE = frozenset({S.PENDING_PAYMENT, S.PAID})
 
 def allowed(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def allowed_for(order: Order, to_status: str) -> bool:
+    """`allowed`, and never back to a fulfilment step the order went through already: a
+    partially refunded order ships only if it had not shipped, is delivered only once shipped."""
+    if not allowed(order.status, to_status):
+        return False
+    if order.status != S.PARTIALLY_REFUNDED:
+        return True
+    if to_status == S.SHIPPED:
+        return order.shipped_at is None
+    if to_status == S.DELIVERED:
+        return order.shipped_at is not None and order.delivered_at is None
+    return True

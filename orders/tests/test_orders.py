@@ -23,7 +23,13 @@ from cart.tests.factories import (
 from core.models import SentEmail
 from orders import tasks
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import order_deliver, order_mark_paid, order_ship, orders_cancel_unpaid
+from orders.services import (
+    order_deliver,
+    order_mark_paid,
+    order_refund,
+    order_ship,
+    orders_cancel_unpaid,
+)
 from payments.models import PaymentStatus
 from products.models import StockMovement, Variant
 from products.services import review_is_verified_purchase
@@ -279,6 +285,10 @@ def test_staff_walk_an_order_through_its_life_with_one_email_per_step(client, st
         (["paid", "shipped", "delivered"], "ship", {"tracking_number": "T"}),
         (["cancelled"], "mark-paid", {}),
         (["cancelled"], "deliver", {}),
+        (["paid", "part-refunded"], "deliver", {}),
+        (["paid", "part-refunded"], "cancel", {}),
+        (["paid", "shipped", "part-refunded"], "ship", {"tracking_number": "T"}),
+        (["paid", "shipped", "delivered", "part-refunded"], "deliver", {}),
     ],
 )
 def test_transitions_outside_the_machine_are_409(client, staff, steps, action, body):
@@ -289,6 +299,7 @@ def test_transitions_outside_the_machine_are_409(client, staff, steps, action, b
             "shipped": lambda: order_ship(order_id=order.pk, tracking_number="T1"),
             "delivered": lambda: order_deliver(order_id=order.pk),
             "cancelled": lambda: staff_post(client, staff, order, "cancel"),
+            "part-refunded": lambda: order_refund(order_id=order.pk, amount=Decimal("5.00")),
         }[step]()
     before = Order.objects.get(pk=order.pk).status
     response = staff_post(client, staff, order, action, body)
@@ -316,7 +327,7 @@ def test_refunds_partial_then_the_rest(client, staff, run_tasks):
     staff_post(client, staff, order, "mark-paid")
     with run_tasks():
         partial = staff_post(client, staff, order, "refund", {"amount": "20.00", "note": "Scratch"})
-    assert partial.json()["status"] == "refunded"
+    assert partial.json()["status"] == "partially_refunded"
     assert partial.json()["refunded_total"] == "20.00"
     payment = order.payments.get()
     assert (payment.status, payment.refunded_amount) == ("partially_refunded", Decimal("20.00"))
@@ -324,10 +335,32 @@ def test_refunds_partial_then_the_rest(client, staff, run_tasks):
     assert too_much.status_code == 409 and too_much.json()["code"] == "refund_exceeds_total"
     with run_tasks():
         rest = staff_post(client, staff, order, "refund")
-    assert rest.json()["refunded_total"] == "50.00"
+    assert (rest.json()["status"], rest.json()["refunded_total"]) == ("refunded", "50.00")
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("refunded", Decimal("50.00"))
     assert staff_post(client, staff, order, "refund").status_code == 422  # nothing left
+
+
+def test_a_partially_refunded_order_still_ships_and_is_delivered(client, staff, run_tasks):
+    """A line refunded before the rest ships: the order goes on, then the rest can be refunded."""
+    order = place(client)  # 50.00
+    staff_post(client, staff, order, "mark-paid")
+    with run_tasks():
+        partial = staff_post(client, staff, order, "refund", {"amount": "15.00"})
+        shipped = staff_post(client, staff, order, "ship", {"tracking_number": "1Z1"})
+        delivered = staff_post(client, staff, order, "deliver")
+        again = staff_post(client, staff, order, "refund", {"amount": "5.00"})
+        rest = staff_post(client, staff, order, "refund")
+    statuses = [r.json()["status"] for r in (partial, shipped, delivered, again, rest)]
+    assert statuses == [
+        "partially_refunded",
+        "shipped",
+        "delivered",
+        "partially_refunded",
+        "refunded",
+    ]
+    assert rest.json()["refunded_total"] == "50.00"
+    assert order.payments.get().refunded_amount == Decimal("50.00")
 
 
 def test_staff_routes_need_the_permissions(client):
