@@ -276,6 +276,7 @@ def order_refund(
             event = order.events.order_by("-id").first()
         if restock and order.stock_returned_at is None:
             _restock(order, actor=actor)
+        tasks.order_refunded_send_task.delay_on_commit(order.pk, event.pk)
         if via_provider:
             from payments import tasks as payment_tasks
 

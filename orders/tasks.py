@@ -54,6 +54,23 @@ def order_cancelled_send_task(order_id: int) -> bool:
     return _send("order_cancelled", order_id, key="order_cancelled")
 
 
+@shared_task(name="email.send_order_refunded")
+def order_refunded_send_task(order_id: int, event_id: int) -> bool:
+    """One email per refund (an order may be refunded in several parts): keyed by its event."""
+    from orders.models import OrderEvent
+
+    event = OrderEvent.objects.filter(pk=event_id, order_id=order_id).first()
+    if event is None:
+        return False
+    return _send(
+        "order_refunded",
+        order_id,
+        key=f"order_refunded:{event_id}",
+        refund_amount=event.data.get("refund", ""),
+        refund_complete=event.to_status == "refunded",
+    )
+
+
 @shared_task(name="email.send_low_stock_alert")
 def low_stock_alert_send_task() -> int:
     """Beat (and after a checkout that crossed a threshold): email staff the variants that went

@@ -18,6 +18,7 @@ TASK_QUEUE_NAMES = (
     "email.send_payment_received",
     "email.send_order_shipped",
     "email.send_order_cancelled",
+    "email.send_order_refunded",
     "email.send_welcome",
     "email.send_password_reset",
     "email.send_low_stock_alert",

@@ -33,6 +33,7 @@ QUEUES = {
     "email.send_payment_received",
     "email.send_order_shipped",
     "email.send_order_cancelled",
+    "email.send_order_refunded",
     "email.send_welcome",
     "email.send_password_reset",
     "email.send_low_stock_alert",

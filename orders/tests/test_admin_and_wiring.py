@@ -94,6 +94,7 @@ def test_inventory_is_uploaded_in_the_admin(admin_client, run_tasks):
         ("email.send_payment_received", "email.send_payment_received"),
         ("email.send_order_shipped", "email.send_order_shipped"),
         ("email.send_order_cancelled", "email.send_order_cancelled"),
+        ("email.send_order_refunded", "email.send_order_refunded"),
         ("email.send_low_stock_alert", "email.send_low_stock_alert"),
         ("inventory.adjust", "inventory.adjust"),
         ("reports.daily_sales", "reports"),

@@ -361,6 +361,16 @@ def test_a_partially_refunded_order_still_ships_and_is_delivered(client, staff, 
     ]
     assert rest.json()["refunded_total"] == "50.00"
     assert order.payments.get().refunded_amount == Decimal("50.00")
+    refund_mails = [m for m in mail.outbox if "refunded" in m.subject]
+    assert [m.subject for m in refund_mails] == [
+        f"Part of order {order.number} was refunded",
+        f"Part of order {order.number} was refunded",
+        f"Order {order.number} was refunded",
+    ]
+    assert "15.00 USD" in refund_mails[0].body and "30.00 USD" in refund_mails[2].body
+    # a refund email task run again sends nothing more
+    event = order.events.filter(data__refund="30.00").get()
+    assert tasks.order_refunded_send_task(order.pk, event.pk) is False
 
 
 def test_staff_routes_need_the_permissions(client):
