@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from api import cache
 from search.base import ProductDocument
 from search.documents import product_documents
 
@@ -272,6 +274,21 @@ def _category_ids(docs: list[ProductDocument]) -> dict[int, list[int]]:
     return {doc.id: [ids[s] for s in doc.category_path_slugs if s in ids] for doc in docs}
 
 
+logger = logging.getLogger("search.pg")
+
+INDEX_VERSION = "search:pg:index"
+
+
+def index_changed() -> None:
+    """Cached search answers (PostgresBackend.search) stop matching: at once, for readers inside
+    this transaction, and again after commit, for a reader that read the old rows meanwhile."""
+    try:
+        cache.versions_bump(INDEX_VERSION)
+    except Exception:
+        logger.exception("search cache version bump failed")  # entries expire with their TTL
+    cache.versions_bump_on_commit(INDEX_VERSION)
+
+
 def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> None:
     """Replace these products in the index with `docs` (ids without a document leave)."""
     ids = sorted({int(pk) for pk in product_ids})
@@ -291,6 +308,7 @@ def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> 
             cursor.execute(_PRODUCTS_INSERT, [json.dumps(payloads)])
             cursor.execute(_PRODUCT_SUGGESTIONS, [json.dumps(suggestions)])
             cursor.execute(_WORDS_INSERT, [[doc.id for doc in docs]])
+    index_changed()
 
 
 def index_products(product_ids: Iterable[int]) -> tuple[int, int]:
@@ -306,6 +324,7 @@ def index_products(product_ids: Iterable[int]) -> tuple[int, int]:
 def rebuild_vocabulary() -> None:
     with connection.cursor() as cursor:
         cursor.execute(_VOCABULARY_REBUILD)
+    index_changed()
 
 
 def refresh_structure_suggestions() -> None:

@@ -1,0 +1,66 @@
+"""The PostgreSQL backend's answer cache: a repeated search is served without the search
+statement, and an index write makes the next search read the index again."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from products import services
+from products.tests.factories import Catalog
+from search.base import SearchQuery
+from search.pg import indexer
+from search.pg.backend import PostgresBackend
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalog():
+    catalog = Catalog()
+    PostgresBackend().reindex()
+    return catalog
+
+
+def search_statements(query: SearchQuery) -> tuple[object, int]:
+    with CaptureQueriesContext(connection) as captured:
+        result = PostgresBackend().search(query)
+    return result, sum("search_pg_entry" in q["sql"] for q in captured.captured_queries)
+
+
+def test_a_repeated_search_is_served_from_the_cache(catalog):
+    query = SearchQuery(q="", in_stock=True)
+    first, statements = search_statements(query)
+    assert statements == 1
+    again, statements = search_statements(query)
+    assert statements == 0
+    assert again == first
+    assert first.total > 0 and first.facets is not None
+
+
+def test_an_index_write_invalidates_cached_answers(
+    catalog, eager_tasks, django_capture_on_commit_callbacks
+):
+    query = SearchQuery(q="blazer")
+    assert PostgresBackend().search(query).total == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        services.product_update(product_id=catalog.runner.pk, name="Trail Blazer")
+    assert [h.name for h in PostgresBackend().search(query).hits] == ["Trail Blazer"]
+
+
+def test_a_bump_inside_the_writing_transaction_also_counts(catalog):
+    """index_changed bumps at once (and again after commit): a reader in the same transaction
+    does not get the answer cached before the write."""
+    query = SearchQuery(q="", facets=False)
+    before = PostgresBackend().search(query).total
+    indexer.write_documents([catalog.runner.pk], [])
+    assert PostgresBackend().search(query).total == before - 1
+
+
+def test_the_cache_can_be_turned_off(catalog, settings):
+    settings.SEARCH_CACHE_TTL = 0
+    query = SearchQuery(q="", facets=False)
+    search_statements(query)
+    _, statements = search_statements(query)
+    assert statements == 1
