@@ -122,10 +122,9 @@ def run(query: SearchQuery, analysis: Analysis, *, any_group: bool = False) -> S
     v_noprice = every(attr_flags)
     but_attr = [every(["price", *(a for a in attr_flags if a != own)]) for own in attr_flags]
     edges = sql.p("edges", PRICE_EDGES)
-    # How many rows make "every variant matched": in-stock filtering removes the others.
-    variant_count = {True: "in_stock_variant_count", None: "variant_count"}.get(
-        query.in_stock, "variant_count - in_stock_variant_count"
-    )
+    # "Every variant matched" means every variant of the product, whatever the stock filter:
+    # the precomputed product_vattrs hold the values of all its variants, sold out or not.
+    variant_count = "variant_count"
     order = ORDER[query.sort]
     any_but = "".join(
         f"bool_or({cond}) AS any_but_{a}, " for a, cond in zip(attr_flags, but_attr, strict=True)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from products import services
 from products.tests.factories import Catalog
 from search.base import SearchQuery
+from search.models import SearchEntry
 from search.pg import indexer
 from search.pg.backend import PostgresBackend
 
@@ -64,3 +65,27 @@ def test_the_cache_can_be_turned_off(catalog, settings):
     search_statements(query)
     _, statements = search_statements(query)
     assert statements == 1
+
+
+@pytest.mark.parametrize("in_stock", [True, False, None])
+def test_attribute_facets_count_only_variants_the_stock_filter_keeps(catalog, settings, in_stock):
+    """A product some of whose variants are sold out: with in_stock=True its sold-out variants'
+    values must not be counted (the precomputed per-product values cover every variant, so they
+    only stand in when every variant of the product matched)."""
+    settings.SEARCH_CACHE_TTL = 0
+    result = PostgresBackend().search(SearchQuery(q="", in_stock=in_stock))
+    counted = {
+        (facet.code, value.value): value.count
+        for facet in result.facets.attributes
+        for value in facet.values
+    }
+    products: dict[tuple[str, str], set[int]] = {}
+    entries = SearchEntry.objects.all()
+    if in_stock is not None:
+        entries = entries.filter(in_stock=in_stock)
+    for entry in entries:
+        for pair in [*entry.pattrs, *entry.vattrs]:
+            code, _, value = pair.partition("=")
+            products.setdefault((code, value), set()).add(entry.product_id)
+    codes = {code for code, _ in counted}
+    assert counted == {key: len(ids) for key, ids in products.items() if key[0] in codes}
