@@ -1,17 +1,22 @@
-"""The PostgreSQL backend's answer cache: a repeated search is served without the search
-statement, and an index write makes the next search read the index again."""
+"""The PostgreSQL backend's answer cache (a repeated search is served without the search
+statement; an index write makes the next search read the index again) and its product-level
+browse path (the same answers as the per-variant rows)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from products import services
+from products.models import Brand, Category
 from products.tests.factories import Catalog
 from search.base import SearchQuery
-from search.models import SearchEntry
-from search.pg import indexer
+from search.models import SearchCard, SearchEntry
+from search.pg import indexer, terms
+from search.pg import query as query_module
 from search.pg.backend import PostgresBackend
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +94,42 @@ def test_attribute_facets_count_only_variants_the_stock_filter_keeps(catalog, se
             products.setdefault((code, value), set()).add(entry.product_id)
     codes = {code for code, _ in counted}
     assert counted == {key: len(ids) for key, ids in products.items() if key[0] in codes}
+
+
+@pytest.mark.parametrize("in_stock", [True, None])
+@pytest.mark.parametrize("sort", ["relevance", "price_asc", "newest", "rating", "popularity"])
+def test_browsing_on_product_cards_answers_as_the_variant_rows_do(catalog, in_stock, sort):
+    """query.run_cards (one row per product) against query.run_variants (one per variant)."""
+    analysis = terms.analyse("")
+    brands = list(Brand.objects.values_list("slug", flat=True))
+    categories = [None, *Category.objects.values_list("slug", flat=True)]
+    cases = [
+        SearchQuery(q="", in_stock=in_stock, sort=sort, category=category, brands=chosen)
+        for category in categories
+        for chosen in [(), tuple(brands[:1]), tuple(brands[1:3])]
+    ]
+    cases.append(SearchQuery(q="", in_stock=in_stock, sort=sort, page=2, page_size=2))
+    cases.append(SearchQuery(q="", in_stock=in_stock, sort=sort, facets=False))
+    for query in cases:
+        assert query_module.product_level(query, analysis)
+        assert query_module.run_cards(query) == query_module.run_variants(query, analysis), query
+
+
+def test_variant_conditions_keep_the_variant_rows():
+    analysis = terms.analyse("")
+    for query in [
+        SearchQuery(q="", in_stock=False),
+        SearchQuery(q="", price_max=Decimal(50)),
+        SearchQuery(q="", attributes={"color": ("red",)}),
+    ]:
+        assert not query_module.product_level(query, analysis)
+
+
+def test_cards_follow_index_writes(catalog):
+    indexer.write_documents([catalog.runner.pk], [])
+    assert not SearchCard.objects.filter(product_id=catalog.runner.pk).exists()
+    indexer.index_products([catalog.runner.pk])
+    card = SearchCard.objects.get(product_id=catalog.runner.pk)
+    entries = SearchEntry.objects.filter(product_id=catalog.runner.pk)
+    assert card.variant_ids == sorted(e.variant_id for e in entries)
+    assert card.stock_variant_ids == sorted(e.variant_id for e in entries if e.in_stock)
