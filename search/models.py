@@ -91,10 +91,11 @@ class ReindexCheckpoint(models.Model):
 
 
 # The PostgreSQL backend's storage (registered with this app so migrations and test flushes see it).
-from search.pg.models import SearchEntry, SearchProduct, SearchSuggestion, SearchWord  # noqa: E402
+from search.pg.models import SearchCard, SearchEntry, SearchProduct, SearchSuggestion, SearchWord  # noqa: E402
 
 __all__ = [
     "ReindexCheckpoint",
+    "SearchCard",
     "SearchEntry",
     "SearchProduct",
     "SearchQueryStat",

@@ -9,12 +9,15 @@ an autocomplete one to three.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from api import cache
 from search.base import (
     ConsistencyReport,
     IndexReport,
@@ -27,10 +30,12 @@ from search.base import (
 from search.documents import product_documents, searchable_product_count, searchable_product_ids
 from search.pg import indexer, terms
 from search.pg import query as query_module
+from search.pg.indexer import INDEX_VERSION, index_changed
 
 logger = logging.getLogger("search.pg")
 
 AUTOCOMPLETE_MAX = 10
+CACHE_TTL = 30  # seconds; bounds the staleness of what reaches search without an index write
 KIND_ORDER = "CASE s.kind WHEN 'brand' THEN 0 WHEN 'category' THEN 1 ELSE 2 END"
 
 # Every word a prefix of a word of the suggestion ("nike air" -> "Nike Air Max 90"); the text
@@ -86,8 +91,36 @@ class PostgresBackend(SearchBackend):
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Every word (or one of its corrections or synonyms) must match: zero means zero, so
-        the merchants' report of queries that found nothing is exact."""
+        the merchants' report of queries that found nothing is exact.
+
+        Answers are cached for SEARCH_CACHE_TTL seconds (default 30; 0 turns it off) under the
+        search index's version token, which every index write, vocabulary rebuild and synonym
+        change replaces: a change that went through the index is seen at once; one that did not
+        (a brand, category or attribute definition renamed) shows within the TTL."""
         analysis = terms.analyse(query.q)
+        ttl = getattr(settings, "SEARCH_CACHE_TTL", CACHE_TTL)
+        if ttl <= 0:
+            return self._search(query, analysis)
+        # The words' analysis (vocabulary, synonyms: two cheap statements) is part of the key,
+        # so a synonym or correction change applies at once without a bump.
+        words = "" if analysis.empty else analysis.tsquery(any_group=False)
+        fingerprint = repr((query, words, analysis.raw_tokens, analysis.corrected_text()))
+        key = "search:pg:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+        try:
+            entry, stamp = cache.entry_get(key, [INDEX_VERSION])
+        except Exception:
+            logger.exception("search cache read failed")
+            return self._search(query, analysis)
+        if entry is not None and entry.stamp == stamp and isinstance(entry.meta, SearchResult):
+            return entry.meta
+        result = self._search(query, analysis)
+        try:
+            cache.entry_set(key, stamp, b"", ttl, meta=result)
+        except Exception:
+            logger.exception("search cache write failed")
+        return result
+
+    def _search(self, query: SearchQuery, analysis: terms.Analysis) -> SearchResult:
         result = query_module.run(query, analysis)
         suggestion = analysis.corrected_text()
         if suggestion is None:
@@ -250,8 +283,8 @@ class PostgresBackend(SearchBackend):
         return report
 
     def synonyms_changed(self) -> None:
-        """Synonyms are read at query time: nothing to rebuild."""
-        return None
+        """Synonyms are read at query time: nothing to rebuild, but cached answers go."""
+        index_changed()
 
 
 def _all_searchable_ids() -> list[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from api import cache
 from search.base import ProductDocument
 from search.documents import product_documents
 
@@ -272,6 +274,47 @@ def _category_ids(docs: list[ProductDocument]) -> dict[int, list[int]]:
     return {doc.id: [ids[s] for s in doc.category_path_slugs if s in ids] for doc in docs}
 
 
+logger = logging.getLogger("search.pg")
+
+# Price bucket edges of the price facet (search.pg.query); SearchCard's masks are built on them.
+PRICE_EDGES = [Decimal(n) for n in (25, 50, 100, 200, 500, 1000)]
+_EDGES_SQL = "ARRAY[" + ", ".join(str(e) for e in PRICE_EDGES) + "]::numeric[]"
+# The per-product rows of the products given (%s: their ids), from their entries.
+CARDS_INSERT = f"""
+INSERT INTO search_pg_card (
+    product_id, brand_id, category_ids, pattrs, vattrs, stock_vattrs, variant_ids,
+    stock_variant_ids, price_min, price_max, stock_price_min, stock_price_max, price_mask,
+    stock_price_mask, boost, stock_boost, in_stock, is_featured, rating_avg, rating_count,
+    sales_count, created_at)
+SELECT e.product_id, any_value(e.brand_id), any_value(e.category_ids), any_value(e.pattrs),
+       any_value(e.product_vattrs),
+       coalesce((SELECT array_agg(DISTINCT a ORDER BY a) FROM search_pg_entry s, unnest(s.vattrs) a
+                 WHERE s.product_id = e.product_id AND s.in_stock), '{{}}'),
+       array_agg(e.variant_id ORDER BY e.variant_id),
+       coalesce(array_agg(e.variant_id ORDER BY e.variant_id) FILTER (WHERE e.in_stock), '{{}}'),
+       min(e.price), max(e.price),
+       min(e.price) FILTER (WHERE e.in_stock), max(e.price) FILTER (WHERE e.in_stock),
+       bit_or(1 << width_bucket(e.price, {_EDGES_SQL})),
+       bit_or(1 << width_bucket(e.price, {_EDGES_SQL})) FILTER (WHERE e.in_stock),
+       max(e.boost), max(e.boost) FILTER (WHERE e.in_stock), bool_or(e.in_stock),
+       bool_or(e.is_featured), max(e.rating_avg), max(e.rating_count), max(e.sales_count),
+       max(e.created_at)
+FROM search_pg_entry e WHERE e.product_id = ANY(%s) GROUP BY e.product_id
+"""
+
+INDEX_VERSION = "search:pg:index"
+
+
+def index_changed() -> None:
+    """Cached search answers (PostgresBackend.search) stop matching: at once, for readers inside
+    this transaction, and again after commit, for a reader that read the old rows meanwhile."""
+    try:
+        cache.versions_bump(INDEX_VERSION)
+    except Exception:
+        logger.exception("search cache version bump failed")  # entries expire with their TTL
+    cache.versions_bump_on_commit(INDEX_VERSION)
+
+
 def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> None:
     """Replace these products in the index with `docs` (ids without a document leave)."""
     ids = sorted({int(pk) for pk in product_ids})
@@ -283,6 +326,7 @@ def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM search_pg_entry WHERE product_id = ANY(%s)", [ids])
         cursor.execute("DELETE FROM search_pg_product WHERE product_id = ANY(%s)", [ids])
+        cursor.execute("DELETE FROM search_pg_card WHERE product_id = ANY(%s)", [ids])
         cursor.execute(
             "DELETE FROM search_pg_suggestion WHERE kind = 'product' AND ref_id = ANY(%s)", [ids]
         )
@@ -291,6 +335,8 @@ def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> 
             cursor.execute(_PRODUCTS_INSERT, [json.dumps(payloads)])
             cursor.execute(_PRODUCT_SUGGESTIONS, [json.dumps(suggestions)])
             cursor.execute(_WORDS_INSERT, [[doc.id for doc in docs]])
+            cursor.execute(CARDS_INSERT, [[doc.id for doc in docs]])
+    index_changed()
 
 
 def index_products(product_ids: Iterable[int]) -> tuple[int, int]:
@@ -306,6 +352,7 @@ def index_products(product_ids: Iterable[int]) -> tuple[int, int]:
 def rebuild_vocabulary() -> None:
     with connection.cursor() as cursor:
         cursor.execute(_VOCABULARY_REBUILD)
+    index_changed()
 
 
 def refresh_structure_suggestions() -> None:

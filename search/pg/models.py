@@ -65,6 +65,41 @@ class SearchEntry(models.Model):
         return self.sku
 
 
+class SearchCard(models.Model):
+    """One row per indexed product, aggregated from its SearchEntry rows by the indexer: what
+    browsing without words needs (search.pg.query's product-level path), for all the product's
+    variants and for its in-stock ones, so a category page counts 24k rows, not 100k."""
+
+    product_id = models.BigIntegerField(primary_key=True)
+    brand_id = models.BigIntegerField(null=True)
+    category_ids = ArrayField(models.BigIntegerField())
+    pattrs = ArrayField(models.TextField(), default=list)
+    vattrs = ArrayField(models.TextField(), default=list)  # every variant's values, distinct
+    stock_vattrs = ArrayField(models.TextField(), default=list)  # in-stock variants' values
+    variant_ids = ArrayField(models.BigIntegerField())
+    stock_variant_ids = ArrayField(models.BigIntegerField(), default=list)
+    price_min = models.DecimalField(max_digits=12, decimal_places=2)
+    price_max = models.DecimalField(max_digits=12, decimal_places=2)
+    stock_price_min = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    stock_price_max = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    price_mask = models.IntegerField()  # bit b: a variant in price bucket b (query.PRICE_EDGES)
+    stock_price_mask = models.IntegerField(null=True)
+    boost = models.FloatField()
+    stock_boost = models.FloatField(null=True)
+    in_stock = models.BooleanField()
+    is_featured = models.BooleanField()
+    rating_avg = models.DecimalField(max_digits=3, decimal_places=2)
+    rating_count = models.IntegerField()
+    sales_count = models.IntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "search_pg_card"
+
+    def __str__(self) -> str:
+        return str(self.product_id)
+
+
 class SearchProduct(models.Model):
     product_id = models.BigIntegerField(primary_key=True)
     payload = models.JSONField()

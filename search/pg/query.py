@@ -28,10 +28,9 @@ from search.base import (
     SearchResult,
     VariantHit,
 )
-from search.pg.indexer import CONFIG
+from search.pg.indexer import CONFIG, PRICE_EDGES
 from search.pg.terms import Analysis
 
-PRICE_EDGES = [Decimal(n) for n in (25, 50, 100, 200, 500, 1000)]
 # A, B, C, D weights for ts_rank are given D first. ts_rank rather than ts_rank_cd: a third
 # cheaper per matched row, and the documents are short enough that cover density adds little.
 RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
@@ -67,7 +66,109 @@ def _json(text: str | None) -> Any:
     return json.loads(text, parse_float=Decimal) if text else None
 
 
+def product_level(query: SearchQuery, analysis: Analysis) -> bool:
+    """No condition that depends on the variant (words, price, attributes, "out of stock"):
+    every variant of a product matches, or (in stock) every in-stock one, so the per-product
+    cards answer the same as the per-variant rows."""
+    return (
+        analysis.empty
+        and query.price_min is None
+        and query.price_max is None
+        and not query.attributes
+        and query.in_stock in (True, None)
+    )
+
+
 def run(query: SearchQuery, analysis: Analysis, *, any_group: bool = False) -> SearchResult:
+    if product_level(query, analysis):
+        return run_cards(query)
+    return run_variants(query, analysis, any_group=any_group)
+
+
+def run_cards(query: SearchQuery) -> SearchResult:
+    """Browsing without words on SearchCard (one row per product): the same hits, total and
+    facets as run_variants, counted over 24k products instead of 100k variants."""
+    sql = _Sql()
+    stock = "stock_" if query.in_stock else ""
+    conds = {"brand": "TRUE", "category": "TRUE"}
+    if query.brands:
+        brands = sql.p("brands", list(query.brands))
+        conds["brand"] = f"c.brand_id IN (SELECT id FROM {BRAND} WHERE slug = ANY({brands}))"
+    if query.category:
+        conds["category"] = (
+            f"c.category_ids @> ARRAY[(SELECT id FROM {CATEGORY} "
+            f"WHERE slug = {sql.p('category', query.category)})]::bigint[]"
+        )
+    order = ORDER[query.sort]
+    where = "c.in_stock" if query.in_stock else "TRUE"
+    facets = ""
+    if query.facets:
+        price_counts = ", ".join(
+            f"count(*) FILTER (WHERE price_mask & {1 << b} <> 0)"
+            for b in range(len(PRICE_EDGES) + 1)
+        )
+        facets = f""",
+    (SELECT json_agg(json_build_array(b.slug, b.name, y.n))::text
+     FROM (SELECT brand_id, count(*) AS n FROM pa
+           WHERE brand_id IS NOT NULL AND f_category GROUP BY brand_id) y
+     JOIN {BRAND} b ON b.id = y.brand_id),
+    (SELECT json_agg(json_build_array(c.slug, c.name, y.n, c.depth))::text
+     FROM (SELECT cid, count(*) AS n FROM pa, unnest(pa.category_ids) cid
+           WHERE f_brand GROUP BY cid) y
+     JOIN {CATEGORY} c ON c.id = y.cid),
+    (SELECT json_build_array({price_counts})::text FROM hit),
+    (SELECT json_agg(json_build_array(a, n))::text
+     FROM (SELECT a, count(*) AS n FROM hit, unnest(hit.pattrs) a GROUP BY a
+           UNION ALL
+           SELECT a, count(*) FROM hit, unnest(hit.vattrs) a GROUP BY a) y),
+    (SELECT json_agg(json_build_array(code, name, type, choices, position))::text
+     FROM (SELECT DISTINCT ON (code) code, name, type, choices, position FROM {DEFINITION}
+           WHERE is_filterable ORDER BY code, id) d)
+"""
+    statement = f"""
+WITH pa AS MATERIALIZED (
+    SELECT c.product_id, c.brand_id, c.category_ids, c.pattrs, c.{stock}vattrs AS vattrs,
+           c.{stock}variant_ids AS variant_ids, c.{stock}price_min AS price_min,
+           c.{stock}price_max AS price_max, c.{stock}price_mask AS price_mask,
+           c.{stock}boost AS score, c.in_stock, c.is_featured, c.rating_avg, c.rating_count,
+           c.sales_count, c.created_at,
+           ({conds["brand"]}) AS f_brand, ({conds["category"]}) AS f_category
+    FROM search_pg_card c WHERE {where}
+), hit AS (
+    SELECT * FROM pa WHERE f_brand AND f_category
+), page AS (
+    SELECT * FROM hit ORDER BY {order}
+    LIMIT {sql.p("limit", query.page_size)} OFFSET {sql.p("offset", query.offset)}
+)
+SELECT
+    (SELECT count(*) FROM hit),
+    (SELECT json_agg(json_build_object(
+        'id', page.product_id, 'score', page.score, 'price_min', page.price_min,
+        'price_max', page.price_max, 'in_stock', page.in_stock, 'product', sp.payload,
+        'variants', (SELECT json_agg(json_build_array(v.variant_id, v.sku, v.variant_name,
+                                                      v.price, v.compare_at_price, v.in_stock,
+                                                      v.variant_attrs)
+                                     ORDER BY v.price, v.variant_id)
+                     FROM search_pg_entry v WHERE v.variant_id = ANY(page.variant_ids)))
+        ORDER BY {order})::text
+     FROM page JOIN search_pg_product sp USING (product_id))
+    {facets}
+"""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(SET_WORK_MEM)
+        cursor.execute(statement, sql.params)
+        row = cursor.fetchone()
+    total, hits = row[0], _hits(_json(row[1]) or [])
+    result_facets = (
+        _facets(query, [], *(_json(value) for value in row[2:])) if query.facets else None
+    )
+    return SearchResult(total=total, hits=hits, facets=result_facets)
+
+
+def run_variants(
+    query: SearchQuery, analysis: Analysis, *, any_group: bool = False
+) -> SearchResult:
+    """The general path: one row per matching variant (see the module docstring)."""
     sql = _Sql()
     text_match = "TRUE"
     rank = "1"  # no text: the boost alone orders (in stock, featured, rating, sales)
@@ -122,10 +223,9 @@ def run(query: SearchQuery, analysis: Analysis, *, any_group: bool = False) -> S
     v_noprice = every(attr_flags)
     but_attr = [every(["price", *(a for a in attr_flags if a != own)]) for own in attr_flags]
     edges = sql.p("edges", PRICE_EDGES)
-    # How many rows make "every variant matched": in-stock filtering removes the others.
-    variant_count = {True: "in_stock_variant_count", None: "variant_count"}.get(
-        query.in_stock, "variant_count - in_stock_variant_count"
-    )
+    # "Every variant matched" means every variant of the product, whatever the stock filter:
+    # the precomputed product_vattrs hold the values of all its variants, sold out or not.
+    variant_count = "variant_count"
     order = ORDER[query.sort]
     any_but = "".join(
         f"bool_or({cond}) AS any_but_{a}, " for a, cond in zip(attr_flags, but_attr, strict=True)

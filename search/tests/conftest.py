@@ -16,8 +16,9 @@ def _wipe() -> None:
     catalog_reset()
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE search_pg_entry, search_pg_product, search_pg_word, search_pg_suggestion,"
-            " search_synonym, search_searchquerystat, search_reindexcheckpoint"
+            "TRUNCATE search_pg_entry, search_pg_card, search_pg_product, search_pg_word,"
+            " search_pg_suggestion, search_synonym, search_searchquerystat,"
+            " search_reindexcheckpoint"
         )
 
 
