@@ -41,7 +41,15 @@ ensure_uv() {
 
 sync_env() {
   find_python
+  PY="$ROOT/.venv/bin/python"
+  # uv sync checks every installed file (about 3 s here): skip it while the lock, pyproject.toml
+  # and the interpreter are those of the last successful sync.
+  local stamp="$ROOT/.venv/.emporium-synced" want
+  want="$(cat "$ROOT/uv.lock" "$ROOT/pyproject.toml" | cksum) $("$PYTHON" -VV 2>&1 | cksum)"
+  if [ -x "$PY" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
   ensure_uv
   "$UV" sync --frozen --quiet --python "$PYTHON"
-  PY="$ROOT/.venv/bin/python"
+  echo "$want" >"$stamp"
 }
