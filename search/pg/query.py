@@ -136,28 +136,10 @@ WITH pa AS MATERIALIZED (
     FROM search_pg_card c WHERE {where}
 ), hit AS (
     SELECT * FROM pa WHERE f_brand AND f_category
-), page AS (
-    SELECT * FROM hit ORDER BY {order}
-    LIMIT {sql.p("limit", query.page_size)} OFFSET {sql.p("offset", query.offset)}
-)
-SELECT
-    (SELECT count(*) FROM hit),
-    (SELECT json_agg(json_build_object(
-        'id', page.product_id, 'score', page.score, 'price_min', page.price_min,
-        'price_max', page.price_max, 'in_stock', page.in_stock, 'product', sp.payload,
-        'variants', (SELECT json_agg(json_build_array(v.variant_id, v.sku, v.variant_name,
-                                                      v.price, v.compare_at_price, v.in_stock,
-                                                      v.variant_attrs)
-                                     ORDER BY v.price, v.variant_id)
-                     FROM search_pg_entry v WHERE v.variant_id = ANY(page.variant_ids)))
-        ORDER BY {order})::text
-     FROM page JOIN search_pg_product sp USING (product_id))
+){_page_select(query, sql, order)}
     {facets}
 """
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(SET_WORK_MEM)
-        cursor.execute(statement, sql.params)
-        row = cursor.fetchone()
+    row = _execute(statement, sql.params)
     total, hits = row[0], _hits(_json(row[1]) or [])
     result_facets = (
         _facets(query, [], *(_json(value) for value in row[2:])) if query.facets else None
@@ -263,7 +245,22 @@ WITH m AS MATERIALIZED (
     FROM m GROUP BY product_id
 ), hit AS (
     SELECT * FROM pa WHERE f_brand AND f_category AND any_all
-), page AS (
+){_page_select(query, sql, order)}
+    {facet_columns}
+"""
+    row = _execute(statement, sql.params)
+    total, hits = row[0], _hits(_json(row[1]) or [])
+    facets = (
+        _facets(query, attr_codes, *(_json(value) for value in row[2:])) if query.facets else None
+    )
+    return SearchResult(total=total, hits=hits, facets=facets)
+
+
+def _page_select(query: SearchQuery, sql: Any, order: str) -> str:
+    """The end of both statements, after a `hit` CTE of matched products (product_id, score,
+    prices, in_stock, variant_ids): the total, then the page's hits with their matched variants
+    as JSON. The caller appends its facet columns."""
+    return f""", page AS (
     SELECT * FROM hit ORDER BY {order}
     LIMIT {sql.p("limit", query.page_size)} OFFSET {sql.p("offset", query.offset)}
 )
@@ -278,20 +275,16 @@ SELECT
                                      ORDER BY v.price, v.variant_id)
                      FROM search_pg_entry v WHERE v.variant_id = ANY(page.variant_ids)))
         ORDER BY {order})::text
-     FROM page JOIN search_pg_product sp USING (product_id))
-    {facet_columns}
-"""
+     FROM page JOIN search_pg_product sp USING (product_id))"""
+
+
+def _execute(statement: str, params: Any) -> tuple:
     with transaction.atomic(), connection.cursor() as cursor:
         # Enough memory for the matched rows and the hash aggregates of a broad query, for this
         # statement only (the default 4 MB spills a 40k-row match to disk).
         cursor.execute(SET_WORK_MEM)
-        cursor.execute(statement, sql.params)
-        row = cursor.fetchone()
-    total, hits = row[0], _hits(_json(row[1]) or [])
-    facets = (
-        _facets(query, attr_codes, *(_json(value) for value in row[2:])) if query.facets else None
-    )
-    return SearchResult(total=total, hits=hits, facets=facets)
+        cursor.execute(statement, params)
+        return cursor.fetchone()
 
 
 def _variant_values(codes: list[str], variant_own: str, v_all: str, row_products: str) -> str:
