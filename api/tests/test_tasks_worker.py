@@ -188,13 +188,18 @@ def redis_worker(django_db_setup, log_dir) -> Iterator[Worker]:
 @pytest.fixture(scope="module")
 def rabbitmq_vhost() -> Iterator[str]:
     """A vhost of its own on the machine's RabbitMQ, deleted afterwards; its amqp:// URL."""
-    from conftest import require_service
+    from conftest import IN_CI, require_service
 
     base = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
     require_service("RabbitMQ", base)
-    ctl = shutil.which("rabbitmqctl")
+    # Debian installs it in /usr/sbin, which a non-login PATH may lack.
+    search_path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+    ctl = shutil.which("rabbitmqctl", path=search_path)
     if ctl is None:
-        pytest.skip("rabbitmqctl is needed to create a test vhost")
+        message = "rabbitmqctl is needed to create a test vhost"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: RabbitMQ tests are required)", pytrace=False)
+        pytest.skip(message)
     vhost = f"emporium-test-{uuid.uuid4().hex[:8]}"
     user = urlsplit(base).username or "guest"
     subprocess.run([ctl, "-q", "add_vhost", vhost], check=True, capture_output=True)
