@@ -212,11 +212,16 @@ def main() -> None:
     args = parser.parse_args()
     import django
 
+    from api import runtime
+
     django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", interactive=False, verbosity=0)
-    summary = {size: run_size(size, args.reseed, args.rounds) for size in args.sizes}
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+        summary = {size: run_size(size, args.reseed, args.rounds) for size in args.sizes}
+    finally:
+        runtime.stop_owned()  # the embedded servers this run started, as bench/run.py does
     names = [
         "search+facets",
         "search",
