@@ -241,48 +241,49 @@ class OrderAdmin(ModelAdmin):
         self.cancel(request, Order.objects.filter(pk=object_id))
         return self._back(object_id)
 
+    def _form_action(self, request, object_id, *, form_class, service, verb: str, template: str):
+        """One order, one form (refund, ship): show it, run the service, report what happened."""
+        order = Order.objects.get(pk=object_id)
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                service(order_id=order.pk, actor=request.user, **form.cleaned_data)
+            except ApiError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{order.number} {verb}.", messages.SUCCESS)
+                return self._back(object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{template.capitalize()} {order.number}",
+            "form": form,
+            "order": order,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, f"admin/orders/order/{template}.html", context)
+
     @action(description="Refund", url_path="refund", permissions=["change"])
     def refund_one(self, request: HttpRequest, object_id):
         """Full or partial refund through the payment's provider (the same service as the API)."""
-        order = Order.objects.get(pk=object_id)
-        form = RefundForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.order_refund(order_id=order.pk, actor=request.user, **form.cleaned_data)
-            except ApiError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(request, f"{order.number} refunded.", messages.SUCCESS)
-                return self._back(object_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Refund {order.number}",
-            "form": form,
-            "order": order,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/orders/order/refund.html", context)
+        return self._form_action(
+            request,
+            object_id,
+            form_class=RefundForm,
+            service=services.order_refund,
+            verb="refunded",
+            template="refund",
+        )
 
     @action(description="Ship", url_path="ship", permissions=["change"])
     def ship_one(self, request: HttpRequest, object_id):
-        order = Order.objects.get(pk=object_id)
-        form = ShipForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.order_ship(order_id=order.pk, actor=request.user, **form.cleaned_data)
-            except ApiError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(request, f"{order.number} shipped.", messages.SUCCESS)
-                return self._back(object_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Ship {order.number}",
-            "form": form,
-            "order": order,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/orders/order/ship.html", context)
+        return self._form_action(
+            request,
+            object_id,
+            form_class=ShipForm,
+            service=services.order_ship,
+            verb="shipped",
+            template="ship",
+        )
 
 
 class RefundForm(forms.Form):
