@@ -44,7 +44,9 @@ DEFINITION = AttributeDefinition._meta.db_table
 ORDER = {
     "relevance": "score DESC, product_id",
     "price_asc": "price_min, product_id",
-    "price_desc": "price_min DESC, product_id",
+    # Highest matched price first: what Elasticsearch's collapse sorts a product by (its top
+    # variant under the sort), so both backends order alike; price_asc is the lowest one.
+    "price_desc": "price_max DESC, product_id",
     "newest": "created_at DESC, product_id DESC",
     "rating": "rating_avg DESC, rating_count DESC, product_id",
     "popularity": "sales_count DESC, product_id",

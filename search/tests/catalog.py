@@ -347,7 +347,7 @@ PRODUCTS = [
         {},
         [
             ("APL-IP15P-128", 0, 5, {"storage": "128"}),
-            ("APL-IP15P-256", 100, 5, {"storage": "256"}),
+            ("APL-IP15P-256", 150, 5, {"storage": "256"}),
         ],
         "Titanium smartphone with the A17 Pro chip.",
     ),

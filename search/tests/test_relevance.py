@@ -88,6 +88,24 @@ def test_an_exact_sku_returns_its_product_with_that_variant(indexed_backend):
     assert [v.sku for v in result.hits[0].variants] == ["NK-PEG40-RED-44"]
 
 
+@pytest.mark.parametrize("sort", ["price_asc", "price_desc"])
+def test_price_sorts_agree_on_products_with_several_prices(indexed_backend, sort):
+    """price_asc orders products by their lowest matched price, price_desc by their highest
+    (the iPhone costs 999 or 1149: above the 1099 MacBook going down, below it going up)."""
+    result = indexed_backend.search(
+        SearchQuery(q="", category="electronics", sort=sort, page_size=50, facets=False)
+    )
+    found = names(result)
+    if sort == "price_asc":
+        keys = [hit.price_min for hit in result.hits]
+        assert keys == sorted(keys)
+        assert found.index("iPhone 15 Pro") > found.index("Galaxy S24")
+    else:
+        keys = [hit.price_max for hit in result.hits]
+        assert keys == sorted(keys, reverse=True)
+        assert found.index("iPhone 15 Pro") < found.index("MacBook Air 13")
+
+
 def test_misspellings_come_with_a_suggestion(indexed_backend):
     assert indexed_backend.search(SearchQuery(q="addidas", facets=False)).suggestion == "adidas"
     assert indexed_backend.search(SearchQuery(q="ultraboost", facets=False)).suggestion is None
