@@ -3,11 +3,34 @@
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
+# The cards statement as it stood at this migration (search.pg.indexer's CARDS_INSERT has since
+# grown a column that a later migration adds).
+CARDS_INSERT = """
+INSERT INTO search_pg_card (
+    product_id, brand_id, category_ids, pattrs, vattrs, stock_vattrs, variant_ids,
+    stock_variant_ids, price_min, price_max, stock_price_min, stock_price_max, price_mask,
+    stock_price_mask, boost, stock_boost, in_stock, is_featured, rating_avg, rating_count,
+    sales_count, created_at)
+SELECT e.product_id, any_value(e.brand_id), any_value(e.category_ids), any_value(e.pattrs),
+       any_value(e.product_vattrs),
+       coalesce((SELECT array_agg(DISTINCT a ORDER BY a) FROM search_pg_entry s, unnest(s.vattrs) a
+                 WHERE s.product_id = e.product_id AND s.in_stock), '{}'),
+       array_agg(e.variant_id ORDER BY e.variant_id),
+       coalesce(array_agg(e.variant_id ORDER BY e.variant_id) FILTER (WHERE e.in_stock), '{}'),
+       min(e.price), max(e.price),
+       min(e.price) FILTER (WHERE e.in_stock), max(e.price) FILTER (WHERE e.in_stock),
+       bit_or(1 << width_bucket(e.price, ARRAY[25, 50, 100, 200, 500, 1000]::numeric[])),
+       bit_or(1 << width_bucket(e.price, ARRAY[25, 50, 100, 200, 500, 1000]::numeric[]))
+           FILTER (WHERE e.in_stock),
+       max(e.boost), max(e.boost) FILTER (WHERE e.in_stock), bool_or(e.in_stock),
+       bool_or(e.is_featured), max(e.rating_avg), max(e.rating_count), max(e.sales_count),
+       max(e.created_at)
+FROM search_pg_entry e WHERE e.product_id = ANY(%s) GROUP BY e.product_id
+"""
+
 
 def fill_cards(apps, schema_editor):
     """Cards for what is indexed already (otherwise only the next reindex would add them)."""
-    from search.pg.indexer import CARDS_INSERT
-
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT product_id FROM search_pg_entry")
         ids = [row[0] for row in cursor.fetchall()]

@@ -3,8 +3,9 @@
 
 Storage and indexing: search.pg.models and search.pg.indexer. Query words: search.pg.terms
 (typo correction against the vocabulary, synonyms). The search statement: search.pg.query.
-A search costs three statements (vocabulary lookup, synonyms, the hits-total-facets statement),
-an autocomplete one to three.
+A search costs three statements (vocabulary lookup, synonyms, the hits-total-facets statement)
+and a fourth, an index probe, when only its words could depend on the variant (search.pg.query.
+product_words); an autocomplete one to three.
 """
 
 from __future__ import annotations

@@ -38,12 +38,13 @@ INSERT INTO search_pg_entry (
     variant_id, product_id, sku, variant_name, brand_id, category_ids, price, compare_at_price,
     in_stock, attrs, pattrs, vattrs, product_vattrs, variant_count,
     in_stock_variant_count, variant_attrs, is_featured, rating_avg, rating_count,
-    sales_count, created_at, boost, tsv)
+    sales_count, created_at, boost, tsv, vtsv)
 SELECT v.variant_id, v.product_id, v.sku, v.variant_name, v.brand_id, v.category_ids, v.price,
        v.compare_at_price, v.in_stock, v.attrs, v.pattrs, v.vattrs, v.product_vattrs,
        v.variant_count, v.in_stock_variant_count, v.variant_attrs,
        v.is_featured, v.rating_avg, v.rating_count, v.sales_count, v.created_at, v.boost,
-       p.tsv || setweight(to_tsvector('{CONFIG}', v.words), 'D')
+       p.tsv || setweight(to_tsvector('{CONFIG}', v.words), 'D'),
+       to_tsvector('{CONFIG}', v.words)
 FROM jsonb_to_recordset(%s::jsonb) AS v(
     variant_id bigint, product_id bigint, sku text, variant_name text, brand_id bigint,
     category_ids bigint[], price numeric, compare_at_price numeric, in_stock boolean,
@@ -62,7 +63,8 @@ ON CONFLICT (variant_id) DO UPDATE SET
     variant_attrs = EXCLUDED.variant_attrs,
     is_featured = EXCLUDED.is_featured, rating_avg = EXCLUDED.rating_avg,
     rating_count = EXCLUDED.rating_count, sales_count = EXCLUDED.sales_count,
-    created_at = EXCLUDED.created_at, boost = EXCLUDED.boost, tsv = EXCLUDED.tsv
+    created_at = EXCLUDED.created_at, boost = EXCLUDED.boost, tsv = EXCLUDED.tsv,
+    vtsv = EXCLUDED.vtsv
 """
 
 _PRODUCTS_INSERT = """
@@ -215,6 +217,7 @@ def _rows(docs: list[ProductDocument]) -> tuple[list, list, list, list]:
                     "sales_count": doc.sales_count,
                     "created_at": doc.created_at.isoformat(),
                     "boost": _boost(doc, variant.in_stock),
+                    # Migration 0006 builds the same text in SQL for rows indexed before it.
                     "words": (
                         f"{variant.sku.lower()} {variant.name} "
                         f"{_attribute_text(dict(variant.attributes))}"
@@ -285,7 +288,7 @@ INSERT INTO search_pg_card (
     product_id, brand_id, category_ids, pattrs, vattrs, stock_vattrs, variant_ids,
     stock_variant_ids, price_min, price_max, stock_price_min, stock_price_max, price_mask,
     stock_price_mask, boost, stock_boost, in_stock, is_featured, rating_avg, rating_count,
-    sales_count, created_at)
+    sales_count, created_at, tsv)
 SELECT e.product_id, any_value(e.brand_id), any_value(e.category_ids), any_value(e.pattrs),
        any_value(e.product_vattrs),
        coalesce((SELECT array_agg(DISTINCT a ORDER BY a) FROM search_pg_entry s, unnest(s.vattrs) a
@@ -298,7 +301,7 @@ SELECT e.product_id, any_value(e.brand_id), any_value(e.category_ids), any_value
        bit_or(1 << width_bucket(e.price, {_EDGES_SQL})) FILTER (WHERE e.in_stock),
        max(e.boost), max(e.boost) FILTER (WHERE e.in_stock), bool_or(e.in_stock),
        bool_or(e.is_featured), max(e.rating_avg), max(e.rating_count), max(e.sales_count),
-       max(e.created_at)
+       max(e.created_at), (array_agg(e.tsv ORDER BY e.variant_id))[1]
 FROM search_pg_entry e WHERE e.product_id = ANY(%s) GROUP BY e.product_id
 """
 

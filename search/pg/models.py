@@ -5,7 +5,7 @@
   on one row and the rows that match are exactly the variants a hit lists. Its weighted tsvector
   holds the product's text (A name, B brand, C category path, D attributes and description) and
   the variant's own words (SKU, option values), so "blue running shoes size 42" keeps only the
-  blue size-42 variants.
+  blue size-42 variants; vtsv holds the variant's own words alone.
 - SearchProduct: one row per indexed product: what a hit shows (payload), the plain words the
   vocabulary is built from, and a checksum of its document for the consistency check.
 - SearchWord: the vocabulary (distinct words of the indexed text with document frequencies); its
@@ -53,6 +53,10 @@ class SearchEntry(models.Model):
     # Multiplies the text rank: in stock, featured, a little for rating and sales.
     boost = models.FloatField()
     tsv = SearchVectorField()
+    # The variant's own words alone (SKU, name, option values): when none of a query's words is
+    # among any variant's own words, every variant of a product matches alike and the search can
+    # run on the product cards (search.pg.query.run_cards).
+    vtsv = SearchVectorField(null=True)
 
     class Meta:
         db_table = "search_pg_entry"
@@ -68,7 +72,8 @@ class SearchEntry(models.Model):
 class SearchCard(models.Model):
     """One row per indexed product, aggregated from its SearchEntry rows by the indexer: what
     browsing without words needs (search.pg.query's product-level path), for all the product's
-    variants and for its in-stock ones, so a category page counts 24k rows, not 100k."""
+    variants and for its in-stock ones, so a category page counts 24k rows, not 100k; and word
+    queries that no variant's own words match (search.pg.query.product_words)."""
 
     product_id = models.BigIntegerField(primary_key=True)
     brand_id = models.BigIntegerField(null=True)
@@ -92,6 +97,9 @@ class SearchCard(models.Model):
     rating_count = models.IntegerField()
     sales_count = models.IntegerField()
     created_at = models.DateTimeField()
+    # The tsv of the product's lowest variant: for a query none of whose words is a variant's
+    # own word, it matches and ranks exactly as every one of the product's entries does.
+    tsv = SearchVectorField(null=True)
 
     class Meta:
         db_table = "search_pg_card"

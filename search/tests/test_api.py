@@ -133,6 +133,11 @@ def test_statement_count_is_bounded(api_client, pg_indexed):
 
     assert len(statements(plain)) <= 5, statements(plain)
     assert len(statements(attrs)) <= 6, statements(attrs)
+    # Words only: one more, the probe for variant words that picks the product cards.
+    with CaptureQueriesContext(connection) as words:
+        get(api_client, q="running shoes", category="shoes", in_stock="true")
+    assert len(statements(words)) <= 6, statements(words)
+    assert any("search_pg_card" in sql for sql in statements(words))
     with CaptureQueriesContext(connection) as complete:
         api_client.get(f"{URL}/autocomplete", {"q": "adidsa"})
     assert len(complete) <= 3
