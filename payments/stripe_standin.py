@@ -4,6 +4,8 @@
     settings.STRIPE_API_BASE = standin.url       # the real `stripe` library talks to it
     standin.succeed(intent_id)                   # the customer paid (as Stripe.js would)
     body = standin.event(intent_id, "payment_intent.succeeded")   # a webhook's JSON
+    standin.fail_refund(refund_id, "expired_or_canceled_card")    # days later, the card was gone
+    body = standin.refund_event(refund_id, "charge.refund.updated")
     standin.stop()
 
 It speaks Stripe's wire format (form-encoded requests with bracketed keys, JSON answers, error
@@ -171,6 +173,26 @@ class StripeStandin:
         with self.lock:
             return self._refund_create({"payment_intent": intent_id, "amount": str(amount)})
 
+    def fail_refund(self, refund_id: str, reason: str = "expired_or_canceled_card") -> dict:
+        """A refund that fails after Stripe accepted it (the card was closed...): as at Stripe,
+        its status becomes failed with a failure_reason and the amount is no longer refunded on
+        the charge; Stripe then sends charge.refund.updated (and refund.updated, refund.failed
+        on newer API versions)."""
+        with self.lock:
+            refund = self.state.refunds[refund_id]
+            if refund["status"] != "failed":
+                self.state.intents[refund["payment_intent"]]["amount_refunded"] -= refund["amount"]
+                refund.update(status="failed", failure_reason=reason)
+            self._emit_refund(refund_id, "charge.refund.updated")
+            return dict(refund)
+
+    def refunds_of(self, intent_id: str) -> list[dict]:
+        """The intent's refunds, oldest first."""
+        with self.lock:
+            return [
+                dict(r) for r in self.state.refunds.values() if r["payment_intent"] == intent_id
+            ]
+
     def intent(self, intent_id: str) -> dict:
         with self.lock:
             return dict(self.state.intents[intent_id])
@@ -192,6 +214,17 @@ class StripeStandin:
             }
         else:
             obj = intent
+        return self._event_body(obj, type, event_id)
+
+    def refund_event(self, refund_id: str, type: str, *, event_id: str | None = None) -> bytes:
+        """A webhook body about a refund (charge.refund.updated, refund.updated, refund.failed):
+        the refund as it is now, naming its intent."""
+        with self.lock:
+            refund = dict(self.state.refunds[refund_id])
+        return self._event_body(refund, type, event_id)
+
+    @staticmethod
+    def _event_body(obj: dict, type: str, event_id: str | None) -> bytes:
         event = {
             "id": event_id or _id("evt"),
             "object": "event",
@@ -357,6 +390,7 @@ class StripeStandin:
             "payment_intent": intent["id"],
             "charge": intent["latest_charge"],
             "status": "succeeded",
+            "failure_reason": None,
             "metadata": params.get("metadata", {}),
             "created": int(time.time()),
         }
@@ -365,8 +399,14 @@ class StripeStandin:
         return refund
 
     def _emit(self, intent_id: str, type: str) -> None:
+        self._later(lambda: self.event(intent_id, type))
+
+    def _emit_refund(self, refund_id: str, type: str) -> None:
+        self._later(lambda: self.refund_event(refund_id, type))
+
+    def _later(self, build: Callable[[], bytes]) -> None:
         if self.on_event is not None:
             # Later, off the request: the state change is complete when the event is built.
-            timer = threading.Timer(0.2, lambda: self.on_event(self.event(intent_id, type)))
+            timer = threading.Timer(0.2, lambda: self.on_event(build()))
             timer.daemon = True
             timer.start()
