@@ -15,7 +15,8 @@ Where each happens:
 - payment_cancel / payment_refund: run by tasks enqueued when an order is cancelled or refunded;
   payment_refunds_sync books refunds made at the provider itself (charge.refunded) and takes
   back out, once, a refund that failed later (charge.refund.updated, refund.failed);
-- payments_reconcile: the beat task's settling of remote payments left pending.
+- payments_reconcile: the beat task's settling of remote payments left pending, and of refunds
+  left pending at the provider.
 
 Provider calls carry idempotency keys derived from Payment.uuid and the step, so a retried step
 never happens twice at a provider that honours them.
@@ -574,13 +575,17 @@ def _webhook_apply(row: WebhookEvent) -> str:
 
 def payments_reconcile(*, now=None, limit: int | None = None) -> dict[str, int]:
     """Re-read remote payments still open PAYMENT_RECONCILE_AFTER_MINUTES after they were
-    made and settle them (a lost webhook never leaves a paid order unpaid). Idempotent; one
-    payment's provider error does not stop the others, and is raised at the end so the task
-    retries with backoff."""
+    made and settle them (a lost webhook never leaves a paid order unpaid), and the refunds of
+    payments with a refund still pending at the provider that long (a lost
+    charge.refund.updated never leaves a failed refund counted). Idempotent; one payment's
+    provider error does not stop the others, and is raised at the end so the task retries with
+    backoff. `checked` / `changed` count payments re-read / whose status or refunded amount
+    moved."""
     from datetime import timedelta
 
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
+    batch = limit or settings.PAYMENT_RECONCILE_BATCH
     remote = [name for name in provider_names() if get_provider(name).remote]
     candidates = list(
         Payment.objects.filter(
@@ -591,21 +596,35 @@ def payments_reconcile(*, now=None, limit: int | None = None) -> dict[str, int]:
         )
         .exclude(provider_reference="")
         .order_by("created_at", "id")
-        .values_list("pk", flat=True)[: limit or settings.PAYMENT_RECONCILE_BATCH]
+        .values_list("pk", flat=True)[:batch]
+    )
+    with_pending_refunds = list(
+        Refund.objects.filter(
+            payment__provider__in=remote, status=RefundStatus.PENDING, created_at__lt=cutoff
+        )
+        .exclude(provider_reference="")
+        .order_by("payment_id")
+        .values_list("payment_id", flat=True)
+        .distinct()[:batch]
     )
     counts = {"checked": 0, "changed": 0, "errors": 0}
     last_error: Exception | None = None
-    for payment_id in candidates:
-        before = Payment.objects.filter(pk=payment_id).values_list("status", flat=True).first()
+    steps = [(pk, payment_refresh) for pk in candidates] + [
+        (pk, payment_refunds_sync) for pk in with_pending_refunds
+    ]
+    for payment_id, step in steps:
+        before = (
+            Payment.objects.filter(pk=payment_id).values_list("status", "refunded_amount").first()
+        )
         try:
-            payment = payment_refresh(payment_id=payment_id, note="reconciliation")
+            payment = step(payment_id=payment_id, note="reconciliation")
         except PaymentProviderError as exc:
             counts["errors"] += 1
             last_error = exc
             logger.warning("reconcile failed", extra={"payment_id": payment_id, "error": str(exc)})
             continue
         counts["checked"] += 1
-        counts["changed"] += payment.status != before
+        counts["changed"] += (payment.status, payment.refunded_amount) != before
     if counts["checked"] or counts["errors"]:
         logger.info("payments reconciled", extra=counts)
     if last_error is not None:

@@ -72,6 +72,8 @@ class State:
     idempotent: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    # What a new refund is at first: "succeeded" (cards, mostly) or "pending" (settles later).
+    refund_status: str = "succeeded"
 
 
 class ApiError(Exception):
@@ -389,7 +391,7 @@ class StripeStandin:
             "currency": intent["currency"],
             "payment_intent": intent["id"],
             "charge": intent["latest_charge"],
-            "status": "succeeded",
+            "status": self.state.refund_status,
             "failure_reason": None,
             "metadata": params.get("metadata", {}),
             "created": int(time.time()),

@@ -4,15 +4,17 @@ the refund is taken back out of the payment once, the payment flagged, staff tol
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from cart.tests.factories import bearer, staff_user
 from orders.models import OrderEvent, OrderStatus
 from payments.models import PaymentStatus, Refund, WebhookEvent
-from payments.services import payment_refunds_sync
+from payments.services import payment_refunds_sync, payments_reconcile
 from payments.tests.conftest import deliver
 from payments.tests.test_stripe import pay
 
@@ -197,5 +199,39 @@ def test_a_refund_stripe_refuses_is_flagged_logged_and_alerted(
     assert "greater than unrefunded amount" in row.error
     assert payment.needs_review
     assert payment.review_reason.startswith("refund 10.00 failed at stripe: refused (stripe: ")
+    assert OrderEvent.objects.filter(order=order, kind="payment").count() == 1
+    assert len(alerts()) == 1
+
+
+def test_reconciliation_finds_a_pending_refund_that_failed_when_the_webhook_was_lost(
+    client, standin, paid, refund, django_capture_on_commit_callbacks
+):
+    order, payment = paid
+    standin.state.refund_status = "pending"
+    row = refund(order, "12.00")
+    payment.refresh_from_db()
+    assert (row.status, row.counted, payment.refunded_amount) == ("pending", True, Decimal("12"))
+    standin.fail_refund(row.provider_reference, REASON)  # ... and its event never arrives
+    assert payments_reconcile() == {"checked": 0, "changed": 0, "errors": 0}  # too young
+
+    later = timezone.now() + timedelta(minutes=11)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert payments_reconcile(now=later) == {"checked": 1, "changed": 1, "errors": 0}
+    payment.refresh_from_db()
+    row.refresh_from_db()
+    assert (payment.status, payment.refunded_amount) == ("succeeded", Decimal("0.00"))
+    assert (row.status, row.error, row.counted) == ("failed", REASON, False)
+    assert payment.review_reason == f"refund 12.00 failed at stripe: {REASON}"
+    assert "(reconciliation)" in OrderEvent.objects.get(order=order, kind="payment").note
+
+    # The event turns up after all; the next run has nothing pending to re-read.
+    send(
+        client,
+        standin.refund_event(row.provider_reference, "charge.refund.updated"),
+        django_capture_on_commit_callbacks,
+    )
+    assert payments_reconcile(now=later) == {"checked": 0, "changed": 0, "errors": 0}
+    payment.refresh_from_db()
+    assert payment.refunded_amount == Decimal("0.00")
     assert OrderEvent.objects.filter(order=order, kind="payment").count() == 1
     assert len(alerts()) == 1
