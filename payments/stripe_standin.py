@@ -10,12 +10,14 @@
 
 It speaks Stripe's wire format (form-encoded requests with bracketed keys, JSON answers, error
 objects) and keeps state: PaymentIntents (create, retrieve, cancel, confirm), refunds (create,
-list by payment_intent, retrieve). Like Stripe it honours Idempotency-Key: the first answer
-under a key is replayed for every later request with that key (a different body under the same
-key is a 400 idempotency_error). Faults are injected per request path with `fail(...)`:
-"timeout" processes the request and answers only after `delay` seconds (the client has given
-up: the classic "did it happen?"), "500" answers an error without doing anything. Every
-request is recorded in `requests` (method, path, idempotency key, params).
+list by payment_intent, retrieve; `fail_refund` fails one later, as Stripe does when the card
+was closed; `state.refund_status = "pending"` makes new ones start pending). Like Stripe it
+honours Idempotency-Key: the first answer under a key is replayed for every later request with
+that key (a different body under the same key is a 400 idempotency_error). Faults are injected
+per request path with `fail(...)`: "timeout" processes the request and answers only after
+`delay` seconds (the client has given up: the classic "did it happen?"), "500" answers an error
+without doing anything. Every request is recorded in `requests` (method, path, idempotency key,
+params).
 
 `manage.py stripe_standin` runs it on its own for local development (see README, Payments).
 """
