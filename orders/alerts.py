@@ -1,4 +1,5 @@
-"""Low-stock alerts to staff: one email per crossing of a variant's threshold.
+"""Alerts to staff: low stock (one email per crossing of a variant's threshold) and refunds that
+failed at the payment provider (one email per failure).
 
 A LowStockAlert row marks a variant staff were told about; it stays while the variant stays low
 (no second email) and is removed once stock is back above the threshold (the next crossing alerts
@@ -17,7 +18,7 @@ from django.db.models import F, Q
 
 from core.models import User
 from core.notifications import send_templated_email
-from orders.models import LowStockAlert
+from orders.models import LowStockAlert, OrderEvent
 from products.selectors import low_stock_variants
 
 logger = logging.getLogger("orders.alerts")
@@ -27,6 +28,7 @@ MAX_LISTED = 200
 
 
 def alert_recipients() -> list[str]:
+    """LOW_STOCK_ALERT_EMAILS, else every active staff user (every staff alert goes to them)."""
     if settings.LOW_STOCK_ALERT_EMAILS:
         return list(settings.LOW_STOCK_ALERT_EMAILS)
     return list(
@@ -83,3 +85,38 @@ def low_stock_alerts_send() -> int:
             logger.warning("low stock, but nobody to tell", extra={"variants": len(new)})
     logger.info("low stock alert sent", extra={"variants": len(new), "recipients": len(recipients)})
     return len(new)
+
+
+def refund_failed_alert_send(*, event_id: int) -> int:
+    """Email staff that a refund failed at the provider (orders.services.order_refund_failed
+    wrote the event): the order, the amount, the reason. Keyed by the event: a retried task sends
+    nothing again. Returns how many emails were sent."""
+    event = (
+        OrderEvent.objects.select_related("order")
+        .filter(pk=event_id, kind=OrderEvent.Kind.PAYMENT)
+        .first()
+    )
+    if event is None or "refund_failed" not in event.data:
+        return 0
+    order = event.order
+    context = {
+        "number": order.number,
+        "amount": event.data["refund_failed"],
+        "currency": order.currency,
+        "reason": event.data.get("reason") or "no reason given",
+        "refunded_total": order.refunded_total,
+        "status": order.get_status_display(),
+    }
+    recipients = alert_recipients()
+    sent = sum(
+        send_templated_email(
+            template="refund_failed_alert",
+            to=email,
+            context=context,
+            event_key=f"refund_failed:{event.pk}:{email}"[:200],
+        )
+        for email in recipients
+    )
+    if not recipients:
+        logger.warning("a refund failed, but nobody to tell", extra={"order": order.number})
+    return sent

@@ -160,17 +160,36 @@ class CancelIn(InputSchema):
 # -- staff ----------------------------------------------------------------------------------------
 
 
+def NeedsReview():
+    return Field(
+        description="A payment of the order needs staff (a refund failed at the provider, money "
+        "that did not match, money for a cancelled order)."
+    )
+
+
+def ReviewReason():
+    return Field(description="Why, from the latest flagged payment; empty if none.")
+
+
 class StaffOrderListItemOut(OrderListItemOut):
     id: int
     email: str
     user_id: int | None
     payment_provider: str
+    needs_review: bool = NeedsReview()
+    review_reason: str = ReviewReason()
+
+    @staticmethod
+    def resolve_review_reason(obj) -> str:
+        return obj.review_reason or ""
 
 
 class StaffPaymentOut(PaymentOut):
     id: int
     provider_reference: str
     error: str
+    needs_review: bool
+    review_reason: str
     created_at: datetime
     updated_at: datetime
 
@@ -193,6 +212,8 @@ class StaffOrderOut(OrderOut):
     payment_provider: str
     idempotency_key: str
     stock_returned_at: datetime | None
+    needs_review: bool = NeedsReview()
+    review_reason: str = ReviewReason()
     payments: list[StaffPaymentOut]
     events: list[StaffEventOut]
 
@@ -205,6 +226,9 @@ class StaffOrderFilter(Schema):
     email: Annotated[str, Field(max_length=254, pattern=r"^[^\x00]*$")] | None = None
     placed_from: date | None = None
     placed_to: date | None = None
+    needs_review: bool | None = Field(
+        None, description="true: only orders with a payment flagged for staff; false: none."
+    )
 
 
 class StaffNoteIn(InputSchema):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -101,6 +101,8 @@ def _payment(payment: Payment | None, *, staff: bool = False) -> dict[str, Any] 
             id=payment.pk,
             provider_reference=payment.provider_reference,
             error=payment.error,
+            needs_review=payment.needs_review,
+            review_reason=payment.review_reason,
             created_at=payment.created_at,
             updated_at=payment.updated_at,
         )
@@ -154,8 +156,11 @@ def order_detail(order: Order) -> Order:
 def staff_order_data(order: Order) -> dict[str, Any]:
     """The staff view (StaffOrderOut): the customer's, plus ids, every payment and the full log."""
     data = order_data(order)
+    flagged = [p for p in order.payments.all() if p.needs_review]  # newest first
     data.update(
         id=order.pk,
+        needs_review=bool(flagged),
+        review_reason=flagged[0].review_reason if flagged else "",
         user_id=order.user_id,
         payment_provider=order.payment_provider,
         idempotency_key=order.idempotency_key,
@@ -204,8 +209,20 @@ def order_list_for_staff(
     email: str | None = None,
     placed_from: date | None = None,
     placed_to: date | None = None,
+    needs_review: bool | None = None,
 ) -> QuerySet[Order]:
-    orders = Order.objects.all()
+    """Every order, filtered; each with its item count and whether a payment of it is flagged
+    for staff (needs_review, and the latest flagged payment's review_reason), in the same
+    query."""
+    flagged = Payment.objects.filter(order=OuterRef("pk"), needs_review=True).order_by(
+        "-created_at", "-id"
+    )
+    orders = Order.objects.annotate(
+        needs_review=Exists(flagged),
+        review_reason=Subquery(flagged.values("review_reason")[:1]),
+    )
+    if needs_review is not None:
+        orders = orders.filter(needs_review=needs_review)
     if status:
         orders = orders.filter(status=status)
     if q:

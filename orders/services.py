@@ -286,6 +286,30 @@ def order_refund(
     return order
 
 
+def order_refund_failed(
+    *,
+    order_id: int,
+    amount: Decimal,
+    reason: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    """A refund the order recorded did not reach the customer (it failed at the provider): the
+    order's refunded total and status stay as they are, because the status machine has no way
+    back from `refunded`, the customer was emailed and the stock may be back; staff decide what
+    to do. The failure goes in the order's log (a payment event: staff see it, customers do not)
+    and staff are emailed after the commit. The caller makes it happen once per refund."""
+    event = OrderEvent.objects.create(
+        order_id=order_id,
+        kind=OrderEvent.Kind.PAYMENT,
+        actor_type=Actor.SYSTEM,
+        note=note[:500],
+        data={"refund_failed": str(amount), "reason": reason, **(data or {})},
+    )
+    tasks.refund_failed_alert_send_task.delay_on_commit(event.pk)
+    return event
+
+
 def _restock(order: Order, *, actor: Any) -> None:
     """The goods came back with a refund: stock returns once (stock_returned_at guards it)."""
     changes = [

@@ -36,7 +36,8 @@ class PaymentAdmin(ReadOnlyAdmin):
         "needs_review",
         "created_at",
     ]
-    # "Needs review": amount/currency mismatches, money received for cancelled orders.
+    # "Needs review": amount/currency mismatches, money received for cancelled orders, refunds
+    # that failed at the provider.
     list_filter = ["needs_review", "provider", "status"]
     search_fields = ["order__number", "provider_reference"]
     list_select_related = ["order"]
@@ -54,7 +55,16 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["payment", "amount", "currency", "status", "source", "restock", "created_at"]
+    list_display = [
+        "payment",
+        "amount",
+        "currency",
+        "status",
+        "counted",
+        "source",
+        "restock",
+        "created_at",
+    ]
     list_filter = ["status", "source"]
     search_fields = ["payment__order__number", "provider_reference", "idempotency_key"]
     list_select_related = ["payment__order"]

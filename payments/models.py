@@ -49,6 +49,14 @@ PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     PaymentStatus.REFUNDED: frozenset(),
 }
 
+# Where a payment goes back to when a refund counted into it fails later at the provider (the
+# money never left): only these, and only for that. Kept apart from PAYMENT_TRANSITIONS so that
+# a re-read intent (Stripe still says `succeeded` for a refunded one) never moves it back.
+REFUND_FAILED_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.REFUNDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.SUCCEEDED}),
+    PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.SUCCEEDED}),
+}
+
 
 class Payment(models.Model):
     # Stable across retries: providers' idempotency keys derive from it.
@@ -107,7 +115,8 @@ class Refund(models.Model):
     """Money given back on a payment: asked by staff through us (source `staff`, idempotency key
     derived from the order event) or made at the provider directly (source `provider`, e.g. in
     Stripe's dashboard, learnt from a charge.refunded event). Counted into Payment.refunded_amount
-    once, when it is first known as not failed."""
+    once, when it is first known as not failed, and taken out of it once if it fails later
+    (Stripe's charge.refund.updated: the card was closed...); `error` keeps the reason."""
 
     class Source(models.TextChoices):
         STAFF = "staff", "Staff, through the shop"

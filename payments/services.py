@@ -13,8 +13,10 @@ Where each happens:
 - webhook_receive / webhook_event_process: the signed webhook stored once under its event id,
   then processed by the payment.webhook_process task;
 - payment_cancel / payment_refund: run by tasks enqueued when an order is cancelled or refunded;
-  payment_refunds_sync books refunds made at the provider itself (charge.refunded);
-- payments_reconcile: the beat task's settling of remote payments left pending.
+  payment_refunds_sync books refunds made at the provider itself (charge.refunded) and takes
+  back out, once, a refund that failed later (charge.refund.updated, refund.failed);
+- payments_reconcile: the beat task's settling of remote payments left pending, and of refunds
+  left pending at the provider.
 
 Provider calls carry idempotency keys derived from Payment.uuid and the step, so a retried step
 never happens twice at a provider that honours them.
@@ -37,6 +39,7 @@ from django.utils import timezone
 from api.errors import BadRequest, Conflict, NotFound
 from payments.models import (
     PAYMENT_TRANSITIONS,
+    REFUND_FAILED_TRANSITIONS,
     Payment,
     PaymentStatus,
     Refund,
@@ -314,10 +317,44 @@ def _count_refund(payment: Payment, refund: Refund) -> None:
         payment.status = target
 
 
+def _uncount_refund(payment: Payment, refund: Refund) -> None:
+    """Take a counted refund that failed back out of the payment, once (`counted` guards it;
+    the caller holds the payment's lock): the status goes back as REFUND_FAILED_TRANSITIONS
+    allows."""
+    if not refund.counted:
+        return
+    refund.counted = False
+    payment.refunded_amount = max(Decimal("0.00"), payment.refunded_amount - refund.amount)
+    target = (
+        PaymentStatus.PARTIALLY_REFUNDED if payment.refunded_amount else PaymentStatus.SUCCEEDED
+    )
+    if target != payment.status and target in REFUND_FAILED_TRANSITIONS.get(payment.status, ()):
+        payment.status = target
+
+
+def _refund_failed(payment: Payment, refund: Refund, *, reason: str, note: str = "") -> None:
+    """A refund the order recorded did not reach the customer: the payment is flagged for staff
+    and the order's history says so (the order's refunded total stays: README, Payments).
+    Called once per refund, in the transaction that marks it failed."""
+    from orders import services as order_services
+
+    message = f"refund {refund.amount} failed at {payment.provider}: {reason or 'no reason given'}"
+    _flag(payment, message)
+    order_services.order_refund_failed(
+        order_id=payment.order_id,
+        amount=refund.amount,
+        reason=reason,
+        note=f"{message[:1].upper()}{message[1:]}{f' ({note})' if note else ''}.",
+        data={"refund_id": refund.pk, "payment_id": payment.pk},
+    )
+
+
 def payment_refunds_sync(*, payment_id: int, note: str = "") -> Payment:
-    """Book the refunds the provider holds that we have not (made in Stripe's dashboard): each
-    once, matched by the provider's id or by our Refund.uuid in its metadata, so a refund staff
-    asked for through us is never counted twice. The order's refunded total follows."""
+    """Apply the refunds the provider holds now (charge.refunded, charge.refund.updated...):
+    each once, matched by the provider's id or by our Refund.uuid in its metadata, so a refund
+    staff asked for through us is never counted twice. Refunds we do not know (made in Stripe's
+    dashboard) are booked, and the order's refunded total follows. A known refund that failed
+    since (the card was closed) is taken back out of the payment once and flagged for staff."""
     from orders import services as order_services
     from orders.errors import InvalidTransition, RefundTooLarge
 
@@ -343,11 +380,20 @@ def payment_refunds_sync(*, payment_id: int, note: str = "") -> Payment:
                     idempotency_key=f"{payment.provider}-{item.reference}",
                 )
                 external += item.amount
+            newly_failed = (
+                item.status == RefundStatus.FAILED and refund.status != RefundStatus.FAILED
+            )
             refund.provider_reference = item.reference
             refund.status = item.status
             refund.raw_response = item.raw
-            _count_refund(payment, refund)
+            if item.status == RefundStatus.FAILED:
+                refund.error = item.failure or refund.error
+                _uncount_refund(payment, refund)
+            else:
+                _count_refund(payment, refund)
             refund.save()
+            if newly_failed:
+                _refund_failed(payment, refund, reason=item.failure, note=note)
         payment.save()
         if external > 0:
             try:
@@ -369,8 +415,9 @@ def payment_refund(
     """Give `amount` back through the provider, once per `refund_key` (the order event that
     recorded the refund): a Refund row is written first (its idempotency key and uuid travel to
     the provider), then the provider is called with that key, then the refund is counted into
-    the payment once. A provider that refuses for good marks the refund failed and flags the
-    payment; a retryable failure raises (the task retries with the same key)."""
+    the payment once. A provider that refuses for good marks the refund failed, flags the
+    payment and tells staff (as a refund failing later does); a retryable failure raises (the
+    task retries with the same key)."""
     payment = (
         Payment.objects.filter(order_id=order_id, status__in=REFUNDABLE_STATUSES)
         .order_by("-created_at")
@@ -403,15 +450,20 @@ def payment_refund(
             raise
         with transaction.atomic():
             payment = Payment.objects.select_for_update().get(pk=payment.pk)
-            Refund.objects.filter(pk=refund.pk).update(
-                status=RefundStatus.FAILED, error=str(exc)[:2000]
-            )
-            _flag(payment, f"refund {refund.amount} refused by the provider: {exc}")
-            payment.save()
+            refund = Refund.objects.select_for_update().get(pk=refund.pk)
+            if refund.status != RefundStatus.FAILED:  # else a concurrent run recorded it
+                refund.status, refund.error = RefundStatus.FAILED, str(exc)[:2000]
+                refund.save(update_fields=["status", "error", "updated_at"])
+                _refund_failed(payment, refund, reason=f"refused ({exc})")
+                payment.save()
         return payment
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status == RefundStatus.FAILED:
+            # A re-read of the refunds (its failure event) got here first: that answer is newer
+            # than this create's, and a failed refund never succeeds later.
+            return payment
         refund.provider_reference = refund.provider_reference or result.reference
         refund.status = result.status
         refund.raw_response = result.raw
@@ -523,13 +575,17 @@ def _webhook_apply(row: WebhookEvent) -> str:
 
 def payments_reconcile(*, now=None, limit: int | None = None) -> dict[str, int]:
     """Re-read remote payments still open PAYMENT_RECONCILE_AFTER_MINUTES after they were
-    made and settle them (a lost webhook never leaves a paid order unpaid). Idempotent; one
-    payment's provider error does not stop the others, and is raised at the end so the task
-    retries with backoff."""
+    made and settle them (a lost webhook never leaves a paid order unpaid), and the refunds of
+    payments with a refund still pending at the provider that long (a lost
+    charge.refund.updated never leaves a failed refund counted). Idempotent; one payment's
+    provider error does not stop the others, and is raised at the end so the task retries with
+    backoff. `checked` / `changed` count payments re-read / whose status or refunded amount
+    moved."""
     from datetime import timedelta
 
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
+    batch = limit or settings.PAYMENT_RECONCILE_BATCH
     remote = [name for name in provider_names() if get_provider(name).remote]
     candidates = list(
         Payment.objects.filter(
@@ -540,21 +596,35 @@ def payments_reconcile(*, now=None, limit: int | None = None) -> dict[str, int]:
         )
         .exclude(provider_reference="")
         .order_by("created_at", "id")
-        .values_list("pk", flat=True)[: limit or settings.PAYMENT_RECONCILE_BATCH]
+        .values_list("pk", flat=True)[:batch]
+    )
+    with_pending_refunds = list(
+        Refund.objects.filter(
+            payment__provider__in=remote, status=RefundStatus.PENDING, created_at__lt=cutoff
+        )
+        .exclude(provider_reference="")
+        .order_by("payment_id")
+        .values_list("payment_id", flat=True)
+        .distinct()[:batch]
     )
     counts = {"checked": 0, "changed": 0, "errors": 0}
     last_error: Exception | None = None
-    for payment_id in candidates:
-        before = Payment.objects.filter(pk=payment_id).values_list("status", flat=True).first()
+    steps = [(pk, payment_refresh) for pk in candidates] + [
+        (pk, payment_refunds_sync) for pk in with_pending_refunds
+    ]
+    for payment_id, step in steps:
+        before = (
+            Payment.objects.filter(pk=payment_id).values_list("status", "refunded_amount").first()
+        )
         try:
-            payment = payment_refresh(payment_id=payment_id, note="reconciliation")
+            payment = step(payment_id=payment_id, note="reconciliation")
         except PaymentProviderError as exc:
             counts["errors"] += 1
             last_error = exc
             logger.warning("reconcile failed", extra={"payment_id": payment_id, "error": str(exc)})
             continue
         counts["checked"] += 1
-        counts["changed"] += payment.status != before
+        counts["changed"] += (payment.status, payment.refunded_amount) != before
     if counts["checked"] or counts["errors"]:
         logger.info("payments reconciled", extra=counts)
     if last_error is not None:

@@ -4,16 +4,20 @@
     settings.STRIPE_API_BASE = standin.url       # the real `stripe` library talks to it
     standin.succeed(intent_id)                   # the customer paid (as Stripe.js would)
     body = standin.event(intent_id, "payment_intent.succeeded")   # a webhook's JSON
+    standin.fail_refund(refund_id, "expired_or_canceled_card")    # days later, the card was gone
+    body = standin.refund_event(refund_id, "charge.refund.updated")
     standin.stop()
 
 It speaks Stripe's wire format (form-encoded requests with bracketed keys, JSON answers, error
 objects) and keeps state: PaymentIntents (create, retrieve, cancel, confirm), refunds (create,
-list by payment_intent, retrieve). Like Stripe it honours Idempotency-Key: the first answer
-under a key is replayed for every later request with that key (a different body under the same
-key is a 400 idempotency_error). Faults are injected per request path with `fail(...)`:
-"timeout" processes the request and answers only after `delay` seconds (the client has given
-up: the classic "did it happen?"), "500" answers an error without doing anything. Every
-request is recorded in `requests` (method, path, idempotency key, params).
+list by payment_intent, retrieve; `fail_refund` fails one later, as Stripe does when the card
+was closed; `state.refund_status = "pending"` makes new ones start pending). Like Stripe it
+honours Idempotency-Key: the first answer under a key is replayed for every later request with
+that key (a different body under the same key is a 400 idempotency_error). Faults are injected
+per request path with `fail(...)`: "timeout" processes the request and answers only after
+`delay` seconds (the client has given up: the classic "did it happen?"), "500" answers an error
+without doing anything. Every request is recorded in `requests` (method, path, idempotency key,
+params).
 
 `manage.py stripe_standin` runs it on its own for local development (see README, Payments).
 """
@@ -70,6 +74,8 @@ class State:
     idempotent: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    # What a new refund is at first: "succeeded" (cards, mostly) or "pending" (settles later).
+    refund_status: str = "succeeded"
 
 
 class ApiError(Exception):
@@ -171,6 +177,26 @@ class StripeStandin:
         with self.lock:
             return self._refund_create({"payment_intent": intent_id, "amount": str(amount)})
 
+    def fail_refund(self, refund_id: str, reason: str = "expired_or_canceled_card") -> dict:
+        """A refund that fails after Stripe accepted it (the card was closed...): as at Stripe,
+        its status becomes failed with a failure_reason and the amount is no longer refunded on
+        the charge; Stripe then sends charge.refund.updated (and refund.updated, refund.failed
+        on newer API versions)."""
+        with self.lock:
+            refund = self.state.refunds[refund_id]
+            if refund["status"] != "failed":
+                self.state.intents[refund["payment_intent"]]["amount_refunded"] -= refund["amount"]
+                refund.update(status="failed", failure_reason=reason)
+            self._emit_refund(refund_id, "charge.refund.updated")
+            return dict(refund)
+
+    def refunds_of(self, intent_id: str) -> list[dict]:
+        """The intent's refunds, oldest first."""
+        with self.lock:
+            return [
+                dict(r) for r in self.state.refunds.values() if r["payment_intent"] == intent_id
+            ]
+
     def intent(self, intent_id: str) -> dict:
         with self.lock:
             return dict(self.state.intents[intent_id])
@@ -192,6 +218,17 @@ class StripeStandin:
             }
         else:
             obj = intent
+        return self._event_body(obj, type, event_id)
+
+    def refund_event(self, refund_id: str, type: str, *, event_id: str | None = None) -> bytes:
+        """A webhook body about a refund (charge.refund.updated, refund.updated, refund.failed):
+        the refund as it is now, naming its intent."""
+        with self.lock:
+            refund = dict(self.state.refunds[refund_id])
+        return self._event_body(refund, type, event_id)
+
+    @staticmethod
+    def _event_body(obj: dict, type: str, event_id: str | None) -> bytes:
         event = {
             "id": event_id or _id("evt"),
             "object": "event",
@@ -356,7 +393,8 @@ class StripeStandin:
             "currency": intent["currency"],
             "payment_intent": intent["id"],
             "charge": intent["latest_charge"],
-            "status": "succeeded",
+            "status": self.state.refund_status,
+            "failure_reason": None,
             "metadata": params.get("metadata", {}),
             "created": int(time.time()),
         }
@@ -365,8 +403,14 @@ class StripeStandin:
         return refund
 
     def _emit(self, intent_id: str, type: str) -> None:
+        self._later(lambda: self.event(intent_id, type))
+
+    def _emit_refund(self, refund_id: str, type: str) -> None:
+        self._later(lambda: self.refund_event(refund_id, type))
+
+    def _later(self, build: Callable[[], bytes]) -> None:
         if self.on_event is not None:
             # Later, off the request: the state change is complete when the event is built.
-            timer = threading.Timer(0.2, lambda: self.on_event(self.event(intent_id, type)))
+            timer = threading.Timer(0.2, lambda: self.on_event(build()))
             timer.daemon = True
             timer.start()

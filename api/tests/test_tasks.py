@@ -37,6 +37,7 @@ QUEUES = {
     "email.send_welcome",
     "email.send_password_reset",
     "email.send_low_stock_alert",
+    "email.send_refund_failed_alert",
     "payment.webhook_process",
     "reports",
     "default",

@@ -96,6 +96,7 @@ def test_inventory_is_uploaded_in_the_admin(admin_client, run_tasks):
         ("email.send_order_cancelled", "email.send_order_cancelled"),
         ("email.send_order_refunded", "email.send_order_refunded"),
         ("email.send_low_stock_alert", "email.send_low_stock_alert"),
+        ("email.send_refund_failed_alert", "email.send_refund_failed_alert"),
         ("inventory.adjust", "inventory.adjust"),
         ("reports.daily_sales", "reports"),
         ("maintenance.cancel_unpaid_orders", "default"),

@@ -27,10 +27,11 @@ from orders.services import (
     order_deliver,
     order_mark_paid,
     order_refund,
+    order_refund_failed,
     order_ship,
     orders_cancel_unpaid,
 )
-from payments.models import PaymentStatus
+from payments.models import Payment, PaymentStatus
 from products.models import StockMovement, Variant
 from products.services import review_is_verified_purchase
 
@@ -403,6 +404,89 @@ def test_staff_list_filters(client, staff):
     assert numbers("email=ADA@example.com") == [first.number]
     assert len(numbers(f"placed_from={today}&placed_to={today}")) == 2
     assert numbers("placed_to=2000-01-01") == []
+
+
+# -- payments flagged for staff -------------------------------------------------------------------
+
+REVIEW_REASON = "refund 12.00 failed at stripe: expired_or_canceled_card"
+
+
+def flag(order: Order, reason: str = REVIEW_REASON) -> None:
+    Payment.objects.filter(order=order).update(needs_review=True, review_reason=reason)
+
+
+def test_staff_see_and_filter_the_orders_whose_payment_needs_review(client, staff):
+    flagged = place(client, key="1")
+    other = place(client, key="2")
+    flag(flagged)
+
+    def listed(query):
+        response = client.get(f"/api/staff/orders?{query}", **bearer(staff))
+        assert response.status_code == 200, response.json()
+        return [
+            (o["number"], o["needs_review"], o["review_reason"]) for o in response.json()["results"]
+        ]
+
+    assert listed("needs_review=true") == [(flagged.number, True, REVIEW_REASON)]
+    assert listed("needs_review=false") == [(other.number, False, "")]
+    assert len(listed("")) == 2
+    assert listed("needs_review=true&status=paid") == []
+    bad = client.get("/api/staff/orders?needs_review=maybe", **bearer(staff))
+    assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
+
+    detail = client.get(f"/api/staff/orders/{flagged.number}", **bearer(staff)).json()
+    assert (detail["needs_review"], detail["review_reason"]) == (True, REVIEW_REASON)
+    assert [(p["needs_review"], p["review_reason"]) for p in detail["payments"]] == [
+        (True, REVIEW_REASON)
+    ]
+    clean = client.get(f"/api/staff/orders/{other.number}", **bearer(staff)).json()
+    assert (clean["needs_review"], clean["review_reason"]) == (False, "")
+
+
+@pytest.mark.parametrize("page_size", [1, 20, 100])
+def test_the_needs_review_filter_runs_a_bounded_number_of_queries(client, staff, page_size):
+    for n in range(12):
+        order = place(
+            client, key=f"k{n}", lines=[(make_variant(stock=5), 1), (make_variant(stock=5), 2)]
+        )
+        if n % 2:
+            flag(order, f"reason {n}")
+    url, headers = f"/api/staff/orders?needs_review=true&page_size={page_size}", bearer(staff)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **headers)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == min(page_size, 6) and response.json()["count"] == 6
+    assert all(o["needs_review"] and o["review_reason"].startswith("reason ") for o in results)
+    assert len(queries) <= 5, [q["sql"][:90] for q in queries]  # as the unfiltered list
+
+
+def test_customers_never_see_review_flags_or_failed_refund_notes(client):
+    user = UserFactory()
+    order = place(client, user)
+    order_mark_paid(order_id=order.pk)
+    flag(order)
+    order_refund_failed(
+        order_id=order.pk,
+        amount=Decimal("12.00"),
+        reason="expired_or_canceled_card",
+        note="Refund 12.00 failed at stripe: expired_or_canceled_card.",
+    )
+    guest = place(client, key="guest")
+    flag(guest)
+    for url, headers in (
+        (f"/api/orders/{order.number}", bearer(user)),
+        ("/api/orders", bearer(user)),
+        (f"/api/orders/{order.number}/payment", bearer(user)),
+        (f"/api/orders/{guest.number}", {"HTTP_X_ORDER_TOKEN": str(guest.token)}),
+        (f"/api/orders/{guest.number}/payment", {"HTTP_X_ORDER_TOKEN": str(guest.token)}),
+    ):
+        response = client.get(url, **headers)
+        assert response.status_code == 200, url
+        body = response.content.decode()
+        assert "review" not in body and "expired_or_canceled_card" not in body, url
+    history = client.get(f"/api/orders/{order.number}", **bearer(user)).json()["history"]
+    assert [h["status"] for h in history] == ["pending_payment", "paid"]
 
 
 # -- expiry ---------------------------------------------------------------------------------------

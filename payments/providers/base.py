@@ -11,7 +11,7 @@ answers on the Payment row and moves the order (through orders.services) when mo
         def refund(self, payment, *, amount, idempotency_key, metadata) -> ProviderRefund
         def cancel(self, payment, *, idempotency_key) -> ProviderResult
         def retrieve(self, payment) -> ProviderResult                      # re-read the intent
-        def refunds(self, payment) -> list[ProviderRefund]                 # charge.refunded
+        def refunds(self, payment) -> list[ProviderRefund]                 # charge.refunded...
 
 Registered by name in settings.PAYMENT_PROVIDERS; payments.providers.get_provider(name) gives the
 instance. Every call gets an idempotency key derived from the payment (Payment.uuid), the same on
@@ -77,7 +77,8 @@ class ProviderRefund:
 
     reference: the provider's id (re_...); status: RefundStatus values (pending, succeeded,
     failed); refund_uuid: our Refund.uuid when we asked for it (metadata), "" when it was made at
-    the provider directly (dashboard).
+    the provider directly (dashboard); failure: the provider's reason when it failed
+    (Stripe's failure_reason, e.g. expired_or_canceled_card).
     """
 
     reference: str
@@ -85,6 +86,7 @@ class ProviderRefund:
     status: str
     refund_uuid: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    failure: str = ""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,9 @@ INTENT_STATUS = {
     "canceled": "cancelled",
 }
 
-# Event types that move a payment, and what they say happened.
+# Event types that move a payment, and what they say happened ("refunded": its refunds changed,
+# re-read them all; a refund that fails later comes as charge.refund.updated, and on newer API
+# versions as refund.updated / refund.failed too).
 EVENT_KINDS = {
     "payment_intent.succeeded": "succeeded",
     "payment_intent.payment_failed": "failed",
@@ -55,6 +57,9 @@ EVENT_KINDS = {
     "payment_intent.processing": "pending",
     "payment_intent.requires_action": "pending",
     "charge.refunded": "refunded",
+    "charge.refund.updated": "refunded",
+    "refund.updated": "refunded",
+    "refund.failed": "refunded",
 }
 
 
@@ -195,6 +200,9 @@ class StripeProvider(PaymentProvider):
             status=status,
             refund_uuid=(data.get("metadata") or {}).get("refund_uuid", ""),
             raw=data,
+            failure=(data.get("failure_reason") or data.get("status") or "")
+            if status == "failed"
+            else "",
         )
 
     def parse_event(self, *, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
@@ -215,7 +223,7 @@ class StripeProvider(PaymentProvider):
             raise InvalidProviderEvent(f"not a Stripe event: {exc}") from None
         if obj.get("object") == "payment_intent":
             reference = obj.get("id", "")
-        else:  # a charge (charge.refunded...) names its intent
+        else:  # a charge (charge.refunded) or a refund (charge.refund.updated) names its intent
             reference = obj.get("payment_intent") or ""
         return ProviderEvent(
             event_id=event_id,
