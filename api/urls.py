@@ -6,11 +6,14 @@ from django.views.static import serve
 from api import views
 from api.api import api
 from api.metrics import metrics_view
+from core.views import admin_login
 
 urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("api/redoc", views.redoc, name="redoc"),
     path("api/", api.urls),
+    # Before admin.site.urls: the admin's login under the API's failed sign-in limits.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]
 

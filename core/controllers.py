@@ -86,6 +86,9 @@ class AuthController(ControllerBase):
         "/token/refresh",
         response={200: TokenPairOut, **AUTH_ERRORS},
         summary="Trade a refresh token for a new pair (the old one stops working)",
+        description="A refresh token presented again after REFRESH_TOKEN_REUSE_GRACE_SECONDS (30) "
+        "since its rotation is taken as stolen: every token its sign-in led to is revoked and the "
+        "answer is a 401 with code `token_reused`. Sooner, or after a logout, a plain 401.",
     )
     def token_refresh(self, payload: TokenRefreshIn):
         return tokens.token_refresh(refresh=payload.refresh)

@@ -1,10 +1,23 @@
 """Domain errors of accounts and authentication; api/errors.py renders them."""
 
+from api.auth import TokenNotValid
 from api.errors import BadRequest, Conflict, NotAuthenticated, PermissionDenied
 
 
 class InvalidCredentials(NotAuthenticated):
     code, message = "invalid_credentials", "The email or the password is wrong."
+
+
+class RefreshTokenReused(TokenNotValid):
+    """A refresh token presented again after its rotation: taken as stolen, its family revoked."""
+
+    code = "token_reused"
+    message = (
+        "This refresh token was already used; the sessions it led to have ended. Sign in again."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(details={"reason": "token_reused"})
 
 
 class EmailTaken(Conflict):

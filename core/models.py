@@ -239,3 +239,31 @@ class SentEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} to {self.recipient}"
+
+
+class TokenRotation(models.Model):
+    """One refresh-token rotation: which outstanding token replaced which, in which family.
+
+    A family is every refresh token one sign-in led to by rotation, named by the jti of the first.
+    Each token rotates at most once (token_refresh locks it), so a family is a chain, and revoking
+    it from any member revokes that member's descendants: its ancestors are blacklisted already.
+    """
+
+    token = models.OneToOneField(
+        "token_blacklist.OutstandingToken", on_delete=models.CASCADE, related_name="rotation"
+    )
+    replaced_by = models.OneToOneField(
+        "token_blacklist.OutstandingToken", on_delete=models.CASCADE, related_name="rotated_from"
+    )
+    family = models.CharField(max_length=255, db_index=True)
+    rotated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(token=models.F("replaced_by")), name="tokenrotation_not_itself"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"rotation of token {self.token_id} to {self.replaced_by_id}"

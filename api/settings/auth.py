@@ -6,6 +6,11 @@ from .base import DEFAULT_BEAT_SCHEDULES, MIDDLEWARE, env
 # core.selectors.user_may_checkout).
 REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT = env.bool("REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT", default=False)
 
+# A refresh token presented again more than this long after its rotation is taken as stolen: every
+# token its rotation led to is revoked (401 token_reused). Sooner, it is the race of two browser
+# tabs refreshing at once, and only a plain 401.
+REFRESH_TOKEN_REUSE_GRACE_SECONDS = env.int("REFRESH_TOKEN_REUSE_GRACE_SECONDS", default=30)
+
 # One-time tokens sent by email.
 PASSWORD_RESET_TOKEN_TTL_MINUTES = env.int("PASSWORD_RESET_TOKEN_TTL_MINUTES", default=60)
 EMAIL_VERIFICATION_TOKEN_TTL_HOURS = env.int("EMAIL_VERIFICATION_TOKEN_TTL_HOURS", default=72)

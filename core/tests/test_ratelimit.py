@@ -1,5 +1,6 @@
-"""Rate limits in Redis: the sliding window, sign-in failures per IP and per email, register and
-reset limits, the general per-route-group limit, and one count shared by two server processes."""
+"""Rate limits in Redis: the sliding window, sign-in failures per IP and per email (the API's and
+the admin's), register and reset limits, the general per-route-group limit, and one count shared by
+two server processes."""
 
 import json
 import os
@@ -221,6 +222,88 @@ def test_without_redis_general_limits_fail_open_and_auth_limits_fail_closed(
     refused = sign_in(api_client, user.email, PASSWORD)
     assert refused.status_code == 503
     assert refused.json()["code"] == "service_unavailable"
+
+
+# -- the admin's login ----------------------------------------------------------------------------
+
+STAFF_EMAIL = "boss@example.com"
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email=STAFF_EMAIL, is_staff=True)
+
+
+def admin_sign_in(client, username=STAFF_EMAIL, password="wrong-password-1", ip="10.0.0.1"):
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=ip,
+    )
+
+
+def signed_in_to_admin(client) -> bool:
+    return client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_admin_login_sixth_failure_is_429_and_the_password_is_not_even_checked(client, staff):
+    for attempt in range(5):
+        assert admin_sign_in(client, f"guess{attempt}@example.com").status_code == 200
+    blocked = admin_sign_in(client)
+    assert blocked.status_code == 429
+    assert 1 <= int(blocked["Retry-After"]) <= 60
+    assert blocked["Content-Type"].startswith("text/html")
+    assert b"Too many failed sign-ins" in blocked.content
+    assert b'name="password"' in blocked.content  # the form again, to retry later
+    # the right password waits too, and signs nobody in
+    assert admin_sign_in(client, password=PASSWORD).status_code == 429
+    assert not signed_in_to_admin(client)
+    staff.refresh_from_db()
+    assert staff.last_login is None
+    # another address is not limited
+    assert admin_sign_in(client, password=PASSWORD, ip="10.0.0.2").status_code == 302
+    assert signed_in_to_admin(client)
+
+
+@pytest.mark.django_db
+def test_admin_login_failures_on_one_email_from_many_ips_then_429(client, staff):
+    for attempt in range(5):
+        assert admin_sign_in(client, "BOSS@example.com", ip=f"10.1.0.{attempt}").status_code == 200
+    assert admin_sign_in(client, password=PASSWORD, ip="10.2.0.1").status_code == 429
+    assert admin_sign_in(client, "other@example.com", ip="10.2.0.1").status_code == 200
+
+
+@pytest.mark.django_db
+def test_successful_admin_logins_do_not_count(client, staff):
+    for _ in range(8):
+        assert admin_sign_in(client, password=PASSWORD).status_code == 302
+        client.logout()
+    for _ in range(5):
+        assert admin_sign_in(client).status_code == 200
+    assert admin_sign_in(client).status_code == 429
+
+
+@pytest.mark.django_db
+def test_the_admin_and_the_api_share_the_failure_counts(client, api_client, staff):
+    for _ in range(3):
+        assert sign_in(api_client, STAFF_EMAIL).status_code == 401
+    for _ in range(2):
+        assert admin_sign_in(client).status_code == 200
+    assert admin_sign_in(client, password=PASSWORD).status_code == 429
+    assert sign_in(api_client, STAFF_EMAIL, PASSWORD).status_code == 429
+
+
+@pytest.mark.django_db
+def test_without_redis_the_admin_login_is_refused_too(client, monkeypatch, staff):
+    def down(*args, **kwargs):
+        raise RedisConnectionError("connection refused")
+
+    monkeypatch.setattr(ratelimit, "hit", down)
+    refused = admin_sign_in(client, password=PASSWORD)
+    assert refused.status_code == 503
+    assert refused["Content-Type"].startswith("text/html")
+    assert not signed_in_to_admin(client)
 
 
 # -- two server processes -------------------------------------------------------------------------
