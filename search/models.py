@@ -91,7 +91,14 @@ class ReindexCheckpoint(models.Model):
 
 
 # The PostgreSQL backend's storage (registered with this app so migrations and test flushes see it).
-from search.pg.models import SearchCard, SearchEntry, SearchProduct, SearchSuggestion, SearchWord  # noqa: E402
+from search.pg.models import (  # noqa: E402
+    SearchCard,
+    SearchEntry,
+    SearchProduct,
+    SearchSuggestion,
+    SearchVariantWord,
+    SearchWord,
+)
 
 __all__ = [
     "ReindexCheckpoint",
@@ -100,6 +107,7 @@ __all__ = [
     "SearchProduct",
     "SearchQueryStat",
     "SearchSuggestion",
+    "SearchVariantWord",
     "SearchWord",
     "Synonym",
 ]

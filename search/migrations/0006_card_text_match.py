@@ -1,10 +1,10 @@
 """Word queries on the product cards (search.pg.query.product_words): SearchEntry.vtsv (a
-variant's own words) tells whether a query's words could match one variant and not another;
-SearchCard.tsv (its lowest variant's tsv) matches and ranks the product when they cannot. Both are
-filled for what is indexed already, and GIN-indexed."""
+variant's own words) and SearchVariantWord (their lexemes) tell whether a query's words could
+match one variant and not another; SearchCard.tsv (its lowest variant's tsv, GIN-indexed) matches
+and ranks the product when they cannot. All filled for what is indexed already."""
 
 import django.contrib.postgres.search
-from django.db import migrations
+from django.db import migrations, models
 
 # The variant's words as search.pg.indexer writes them: lower-cased SKU, name, option values
 # (a true boolean reads as its name, a false one adds nothing).
@@ -15,14 +15,15 @@ UPDATE search_pg_entry SET vtsv = to_tsvector('emporium_search',
                                WHEN a.value = 'false' THEN ''
                                ELSE replace(a.key, '_', ' ') || ' ' || a.value END, ' ')
         FROM jsonb_each_text(variant_attrs) a), ''));
+INSERT INTO search_pg_variant_word (lexeme)
+SELECT DISTINCT unnest(tsvector_to_array(vtsv)) FROM search_pg_entry
+ON CONFLICT (lexeme) DO NOTHING;
 UPDATE search_pg_card c SET tsv = (
     SELECT e.tsv FROM search_pg_entry e WHERE e.product_id = c.product_id
     ORDER BY e.variant_id LIMIT 1);
-CREATE INDEX search_pg_entry_vtsv ON search_pg_entry USING gin (vtsv);
 CREATE INDEX search_pg_card_tsv ON search_pg_card USING gin (tsv);
 """
 UNFILL = """
-DROP INDEX IF EXISTS search_pg_entry_vtsv;
 DROP INDEX IF EXISTS search_pg_card_tsv;
 """
 
@@ -33,6 +34,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name="SearchVariantWord",
+            fields=[("lexeme", models.TextField(primary_key=True, serialize=False))],
+            options={"db_table": "search_pg_variant_word"},
+        ),
         migrations.AddField(
             model_name="searchentry",
             name="vtsv",

@@ -100,6 +100,20 @@ SELECT w, coalesce((ts_lexize('english_stem', w))[1], w), n FROM counted
 ON CONFLICT (word) DO UPDATE SET ndoc = EXCLUDED.ndoc WHERE search_pg_word.ndoc <> EXCLUDED.ndoc
 """
 
+# The lexemes of the written variants' own words (SearchVariantWord); rebuild_vocabulary() drops
+# those no variant has any more.
+_VARIANT_WORDS_INSERT = """
+INSERT INTO search_pg_variant_word (lexeme)
+SELECT DISTINCT unnest(tsvector_to_array(vtsv)) FROM search_pg_entry WHERE product_id = ANY(%s)
+ON CONFLICT (lexeme) DO NOTHING
+"""
+
+_VARIANT_WORDS_PRUNE = """
+DELETE FROM search_pg_variant_word
+WHERE lexeme NOT IN (SELECT DISTINCT unnest(tsvector_to_array(vtsv)) FROM search_pg_entry
+                     WHERE vtsv IS NOT NULL)
+"""
+
 _PRODUCT_SUGGESTIONS = """
 INSERT INTO search_pg_suggestion (kind, ref_id, text, slug, norm, weight)
 SELECT 'product', x.product_id, x.text, x.slug, lower(search_unaccent(x.text)), x.weight
@@ -338,6 +352,7 @@ def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> 
             cursor.execute(_PRODUCTS_INSERT, [json.dumps(payloads)])
             cursor.execute(_PRODUCT_SUGGESTIONS, [json.dumps(suggestions)])
             cursor.execute(_WORDS_INSERT, [[doc.id for doc in docs]])
+            cursor.execute(_VARIANT_WORDS_INSERT, [[doc.id for doc in docs]])
             cursor.execute(CARDS_INSERT, [[doc.id for doc in docs]])
     index_changed()
 
@@ -355,6 +370,7 @@ def index_products(product_ids: Iterable[int]) -> tuple[int, int]:
 def rebuild_vocabulary() -> None:
     with connection.cursor() as cursor:
         cursor.execute(_VOCABULARY_REBUILD)
+        cursor.execute(_VARIANT_WORDS_PRUNE)
     index_changed()
 
 

@@ -8,6 +8,8 @@
   blue size-42 variants; vtsv holds the variant's own words alone.
 - SearchProduct: one row per indexed product: what a hit shows (payload), the plain words the
   vocabulary is built from, and a checksum of its document for the consistency check.
+- SearchVariantWord: the lexemes of the variants' own words (SKU, name, option values), which
+  decide whether a query's words can run on the product cards.
 - SearchWord: the vocabulary (distinct words of the indexed text with document frequencies); its
   trigram index makes typo correction and "did you mean" one cheap lookup.
 - SearchSuggestion: what autocomplete offers (products, categories, brands) with a weight.
@@ -53,9 +55,7 @@ class SearchEntry(models.Model):
     # Multiplies the text rank: in stock, featured, a little for rating and sales.
     boost = models.FloatField()
     tsv = SearchVectorField()
-    # The variant's own words alone (SKU, name, option values): when none of a query's words is
-    # among any variant's own words, every variant of a product matches alike and the search can
-    # run on the product cards (search.pg.query.run_cards).
+    # The variant's own words alone (SKU, name, option values); SearchVariantWord gathers them.
     vtsv = SearchVectorField(null=True)
 
     class Meta:
@@ -106,6 +106,21 @@ class SearchCard(models.Model):
 
     def __str__(self) -> str:
         return str(self.product_id)
+
+
+class SearchVariantWord(models.Model):
+    """Every lexeme of any variant's own words (SearchEntry.vtsv). When none of a query's words
+    is here, every variant of a product matches alike and the search runs on the product cards
+    (search.pg.query.product_words): a primary-key probe. Words join as entries are written and
+    leave when the vocabulary is rebuilt; one that lingers only sends a query the slower way."""
+
+    lexeme = models.TextField(primary_key=True)
+
+    class Meta:
+        db_table = "search_pg_variant_word"
+
+    def __str__(self) -> str:
+        return self.lexeme
 
 
 class SearchProduct(models.Model):

@@ -69,10 +69,11 @@ def _json(text: str | None) -> Any:
 
 
 # Is any word of the query (its corrections and synonyms included) a variant's own word (SKU,
-# name, option value), or any typed token a whole SKU? Two index probes.
+# name, option value), or any typed token a whole SKU? Primary-key and SKU index probes.
 _VARIANT_WORDS = f"""
 SELECT EXISTS (SELECT 1 FROM search_pg_entry WHERE sku = ANY(%(skus)s))
-    OR EXISTS (SELECT 1 FROM search_pg_entry WHERE vtsv @@ to_tsquery('{CONFIG}', %(words)s))
+    OR EXISTS (SELECT 1 FROM search_pg_variant_word
+               WHERE lexeme = ANY(tsvector_to_array(to_tsvector('{CONFIG}', %(words)s))))
 """
 
 
@@ -100,9 +101,7 @@ def product_words(query: SearchQuery, analysis: Analysis) -> bool:
     if analysis.empty or not _variant_free(query):
         return False
     with connection.cursor() as cursor:
-        cursor.execute(
-            _VARIANT_WORDS, {"skus": analysis.raw_tokens, "words": analysis.any_word_query()}
-        )
+        cursor.execute(_VARIANT_WORDS, {"skus": analysis.raw_tokens, "words": analysis.all_words()})
         (variant_words,) = cursor.fetchone()
     return not variant_words
 

@@ -78,12 +78,11 @@ class Analysis:
         joined = [f"({' | '.join(alts)})" for alts in self.groups]
         return (" | " if any_group else " & ").join(joined)
 
-    def any_word_query(self) -> str:
-        """Every word of every alternative, and each part of a hyphenated or dotted one, ORed:
-        what may match a variant's own words in any way the search's tsquery could."""
+    def all_words(self) -> str:
+        """Every word of every alternative (corrections and synonyms too), as plain text: its
+        lexemes are all those the tsquery may look for."""
         words = {w for alts in self.groups for alt in alts for w in re.findall(r"'([^']+)'", alt)}
-        words |= {part for w in words for part in re.split(r"[.\-]", w) if part}
-        return " | ".join(f"'{w}'" for w in sorted(words))
+        return " ".join(sorted(words))
 
     def corrected_text(self) -> str | None:
         if not self.corrections:

@@ -17,6 +17,7 @@ def _wipe() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE search_pg_entry, search_pg_card, search_pg_product, search_pg_word,"
+            " search_pg_variant_word,"
             " search_pg_suggestion, search_synonym, search_searchquerystat,"
             " search_reindexcheckpoint"
         )

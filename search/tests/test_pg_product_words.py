@@ -111,3 +111,34 @@ def test_the_migration_fills_what_the_indexer_writes(pg_indexed):
         transaction.set_rollback(True)
     assert all(written[0]) and all(written[1])
     assert filled == written
+    insert = next(s for s in migration.FILL.split(";") if "search_pg_variant_word" in s)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT array_agg(lexeme ORDER BY lexeme) FROM search_pg_variant_word")
+        written = cursor.fetchone()[0]
+        cursor.execute("TRUNCATE search_pg_variant_word")
+        cursor.execute(insert)
+        cursor.execute("SELECT array_agg(lexeme ORDER BY lexeme) FROM search_pg_variant_word")
+        assert cursor.fetchone()[0] == written
+        transaction.set_rollback(True)
+    assert {"blue", "42", "ub22"} <= set(written)
+
+
+def test_variant_words_join_at_once_and_leave_with_the_vocabulary_rebuild(pg_indexed):
+    from products.models import Variant
+    from search.models import SearchVariantWord
+    from search.pg import indexer
+
+    query, word = SearchQuery(q="turquoise"), "turquois"
+    assert not SearchVariantWord.objects.filter(lexeme=word).exists()
+    assert query_module.product_words(query, terms.analyse(query.q))
+    variant = Variant.objects.get(sku="ADI-UB22-BLU-42")
+    Variant.objects.filter(pk=variant.pk).update(name="Turquoise / 42")
+    indexer.index_products([variant.product_id])
+    assert SearchVariantWord.objects.filter(lexeme=word).exists()  # the write added it
+    assert not query_module.product_words(query, terms.analyse(query.q))
+    Variant.objects.filter(pk=variant.pk).update(name="Blue / 42")
+    indexer.index_products([variant.product_id])
+    assert SearchVariantWord.objects.filter(lexeme=word).exists()  # kept until the rebuild
+    indexer.rebuild_vocabulary()
+    assert not SearchVariantWord.objects.filter(lexeme=word).exists()
+    assert SearchVariantWord.objects.filter(lexeme="blue").exists()
