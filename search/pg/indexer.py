@@ -282,6 +282,40 @@ def _rows(docs: list[ProductDocument]) -> tuple[list, list, list, list]:
     return products, entries, payloads, suggestions
 
 
+# The brand and category suggestions of the brands and categories a write touched (their ids:
+# %(brands)s, %(categories)s), counted again on the cards: a brand's first indexed product makes
+# it a suggestion at once, its last one's leaving withdraws it. The weights of the others are
+# recounted by refresh_structure_suggestions() at every rebuild.
+_TOUCHED_SUGGESTIONS = """
+WITH counts AS (
+    SELECT 'brand' AS kind, t.ref_id, count(c.product_id) AS n
+    FROM unnest(%(brands)s::bigint[]) AS t(ref_id)
+    LEFT JOIN search_pg_card c ON c.brand_id = t.ref_id
+    GROUP BY t.ref_id
+    UNION ALL
+    SELECT 'category', t.ref_id, count(x.product_id)
+    FROM unnest(%(categories)s::bigint[]) AS t(ref_id)
+    LEFT JOIN (SELECT c.product_id, cid FROM search_pg_card c, unnest(c.category_ids) cid
+               WHERE c.category_ids && %(categories)s::bigint[]) x ON x.cid = t.ref_id
+    GROUP BY t.ref_id
+), wanted AS (
+    SELECT c.kind, c.ref_id, coalesce(b.name, k.name) AS text, coalesce(b.slug, k.slug) AS slug,
+           ln(1 + c.n) AS weight
+    FROM counts c
+    LEFT JOIN products_brand b ON c.kind = 'brand' AND b.id = c.ref_id
+    LEFT JOIN products_category k ON c.kind = 'category' AND k.id = c.ref_id
+    WHERE c.n > 0 AND coalesce(b.id, k.id) IS NOT NULL
+), gone AS (
+    DELETE FROM search_pg_suggestion s USING counts c
+    WHERE s.kind = c.kind AND s.ref_id = c.ref_id AND c.n = 0
+)
+INSERT INTO search_pg_suggestion (kind, ref_id, text, slug, norm, weight)
+SELECT kind, ref_id, text, slug, lower(search_unaccent(text)), weight FROM wanted
+ON CONFLICT (kind, ref_id) DO UPDATE SET text = EXCLUDED.text, slug = EXCLUDED.slug,
+    norm = EXCLUDED.norm, weight = EXCLUDED.weight
+"""
+
+
 def _category_ids(docs: list[ProductDocument]) -> dict[int, list[int]]:
     """Each product's path as ids: documents carry slugs, the filters compare ids."""
     slugs = sorted({slug for doc in docs for slug in doc.category_path_slugs})
@@ -336,6 +370,7 @@ def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> 
     """Replace these products in the index with `docs` (ids without a document leave)."""
     ids = sorted({int(pk) for pk in product_ids})
     products, entries, payloads, suggestions = _rows(docs)
+    paths: dict[int, list[int]] = {}
     if docs:
         paths = _category_ids(docs)
         for entry in entries:
@@ -343,7 +378,12 @@ def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM search_pg_entry WHERE product_id = ANY(%s)", [ids])
         cursor.execute("DELETE FROM search_pg_product WHERE product_id = ANY(%s)", [ids])
-        cursor.execute("DELETE FROM search_pg_card WHERE product_id = ANY(%s)", [ids])
+        cursor.execute(
+            "DELETE FROM search_pg_card WHERE product_id = ANY(%s)"
+            " RETURNING brand_id, category_ids",
+            [ids],
+        )
+        gone = cursor.fetchall()
         cursor.execute(
             "DELETE FROM search_pg_suggestion WHERE kind = 'product' AND ref_id = ANY(%s)", [ids]
         )
@@ -354,6 +394,12 @@ def write_documents(product_ids: Iterable[int], docs: list[ProductDocument]) -> 
             cursor.execute(_WORDS_INSERT, [[doc.id for doc in docs]])
             cursor.execute(_VARIANT_WORDS_INSERT, [[doc.id for doc in docs]])
             cursor.execute(CARDS_INSERT, [[doc.id for doc in docs]])
+        brands = {brand for brand, _ in gone} | {doc.brand_id for doc in docs}
+        categories = {c for _, path in gone for c in path} | {c for p in paths.values() for c in p}
+        cursor.execute(
+            _TOUCHED_SUGGESTIONS,
+            {"brands": sorted(b for b in brands if b), "categories": sorted(categories)},
+        )
     index_changed()
 
 

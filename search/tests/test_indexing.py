@@ -3,6 +3,7 @@ consistency check and its repairs, routing and the beat entry (PostgreSQL backen
 
 from __future__ import annotations
 
+import math
 from io import StringIO
 
 import pytest
@@ -12,9 +13,16 @@ from django.db import connection
 
 from api.celery import queue_for
 from products import services
-from products.tests.factories import Catalog, ProductFactory
+from products.models import Product
+from products.tests.factories import BrandFactory, Catalog, CategoryFactory, ProductFactory
 from search.base import SearchQuery
-from search.models import ReindexCheckpoint, SearchEntry, SearchProduct, Synonym
+from search.models import (
+    ReindexCheckpoint,
+    SearchEntry,
+    SearchProduct,
+    SearchSuggestion,
+    Synonym,
+)
 from search.pg.backend import PostgresBackend
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +75,32 @@ def test_a_category_rename_rebuilds_the_index(
         services.category_update(category_id=catalog.laptops.pk, name="Notebooks")
     assert found("notebooks") == ["Zen Book"]
     assert [s.text for s in PostgresBackend().autocomplete("noteb")] == ["Notebooks"]
+
+
+def test_a_new_brand_and_category_are_suggested_with_their_first_product_and_leave_with_the_last(
+    catalog,
+):
+    backend = PostgresBackend()
+
+    def offered() -> set[tuple[str, str]]:
+        return {
+            (s.kind, s.text) for q in ("kestrel", "gravel bikes") for s in backend.autocomplete(q)
+        }
+
+    kestrel = BrandFactory(name="Kestrel", slug="kestrel")
+    gravel = CategoryFactory(name="Gravel Bikes", slug="gravel-bikes", parent=catalog.apparel)
+    new = {("brand", "Kestrel"), ("category", "Gravel Bikes")}
+    assert not offered() & new
+    bike = ProductFactory(name="Kite", slug="kite", brand=kestrel, category=gravel)
+    backend.index_products([bike.pk])  # no structure rebuild
+    assert offered() >= new
+    apparel = SearchSuggestion.objects.get(kind="category", ref_id=catalog.apparel.pk)
+    assert apparel.weight == pytest.approx(math.log(1 + 3))  # runner, slipper and the bike
+    Product.objects.filter(pk=bike.pk).update(is_active=False)
+    backend.index_products([bike.pk])
+    assert not offered() & new
+    apparel.refresh_from_db()
+    assert apparel.weight == pytest.approx(math.log(1 + 2))
 
 
 def test_a_broker_outage_does_not_fail_the_write(catalog, monkeypatch, caplog):
