@@ -3,6 +3,7 @@ variant's own words) and SearchVariantWord (their lexemes) tell whether a query'
 match one variant and not another; SearchCard.tsv (its lowest variant's tsv, GIN-indexed) matches
 and ranks the product when they cannot. All filled for what is indexed already."""
 
+import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 from django.db import migrations, models
 
@@ -48,6 +49,16 @@ class Migration(migrations.Migration):
             model_name="searchcard",
             name="tsv",
             field=django.contrib.postgres.search.SearchVectorField(null=True),
+        ),
+        migrations.AddIndex(
+            model_name="searchcard",
+            index=models.Index(fields=["brand_id"], name="search_pg_card_brand"),
+        ),
+        migrations.AddIndex(
+            model_name="searchcard",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["category_ids"], name="search_pg_card_categories"
+            ),
         ),
         migrations.RunSQL(FILL, UNFILL),
     ]

@@ -283,36 +283,38 @@ def _rows(docs: list[ProductDocument]) -> tuple[list, list, list, list]:
 
 
 # The brand and category suggestions of the brands and categories a write touched (their ids:
-# %(brands)s, %(categories)s), counted again on the cards: a brand's first indexed product makes
-# it a suggestion at once, its last one's leaving withdraws it. The weights of the others are
-# recounted by refresh_structure_suggestions() at every rebuild.
+# %(brands)s, %(categories)s): one that now holds an indexed product and has no suggestion gets
+# one, one that holds none loses it, two index probes each. So a brand is offered with its first
+# indexed product and withdrawn with its last; the weights (product counts) are recounted by
+# refresh_structure_suggestions() at every rebuild.
 _TOUCHED_SUGGESTIONS = """
-WITH counts AS (
-    SELECT 'brand' AS kind, t.ref_id, count(c.product_id) AS n
+WITH touched AS (
+    SELECT 'brand' AS kind, t.ref_id,
+           EXISTS (SELECT 1 FROM search_pg_card c WHERE c.brand_id = t.ref_id) AS held
     FROM unnest(%(brands)s::bigint[]) AS t(ref_id)
-    LEFT JOIN search_pg_card c ON c.brand_id = t.ref_id
-    GROUP BY t.ref_id
     UNION ALL
-    SELECT 'category', t.ref_id, count(x.product_id)
+    SELECT 'category', t.ref_id,
+           EXISTS (SELECT 1 FROM search_pg_card c WHERE c.category_ids @> ARRAY[t.ref_id])
     FROM unnest(%(categories)s::bigint[]) AS t(ref_id)
-    LEFT JOIN (SELECT c.product_id, cid FROM search_pg_card c, unnest(c.category_ids) cid
-               WHERE c.category_ids && %(categories)s::bigint[]) x ON x.cid = t.ref_id
-    GROUP BY t.ref_id
-), wanted AS (
-    SELECT c.kind, c.ref_id, coalesce(b.name, k.name) AS text, coalesce(b.slug, k.slug) AS slug,
-           ln(1 + c.n) AS weight
-    FROM counts c
-    LEFT JOIN products_brand b ON c.kind = 'brand' AND b.id = c.ref_id
-    LEFT JOIN products_category k ON c.kind = 'category' AND k.id = c.ref_id
-    WHERE c.n > 0 AND coalesce(b.id, k.id) IS NOT NULL
 ), gone AS (
-    DELETE FROM search_pg_suggestion s USING counts c
-    WHERE s.kind = c.kind AND s.ref_id = c.ref_id AND c.n = 0
+    DELETE FROM search_pg_suggestion s USING touched t
+    WHERE s.kind = t.kind AND s.ref_id = t.ref_id AND NOT t.held
+), wanted AS (
+    SELECT t.kind, t.ref_id, coalesce(b.name, k.name) AS text, coalesce(b.slug, k.slug) AS slug
+    FROM touched t
+    LEFT JOIN products_brand b ON t.kind = 'brand' AND b.id = t.ref_id
+    LEFT JOIN products_category k ON t.kind = 'category' AND k.id = t.ref_id
+    WHERE t.held AND coalesce(b.id, k.id) IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM search_pg_suggestion s
+                      WHERE s.kind = t.kind AND s.ref_id = t.ref_id)
 )
 INSERT INTO search_pg_suggestion (kind, ref_id, text, slug, norm, weight)
-SELECT kind, ref_id, text, slug, lower(search_unaccent(text)), weight FROM wanted
-ON CONFLICT (kind, ref_id) DO UPDATE SET text = EXCLUDED.text, slug = EXCLUDED.slug,
-    norm = EXCLUDED.norm, weight = EXCLUDED.weight
+SELECT w.kind, w.ref_id, w.text, w.slug, lower(search_unaccent(w.text)),
+       ln(1 + (SELECT count(*) FROM search_pg_card c
+               WHERE CASE WHEN w.kind = 'brand' THEN c.brand_id = w.ref_id
+                          ELSE c.category_ids @> ARRAY[w.ref_id] END))
+FROM wanted w
+ON CONFLICT (kind, ref_id) DO NOTHING
 """
 
 

@@ -22,6 +22,7 @@ migration 0002.
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
@@ -103,6 +104,11 @@ class SearchCard(models.Model):
 
     class Meta:
         db_table = "search_pg_card"
+        # Whether a brand or category still holds an indexed product, after each index write.
+        indexes = [
+            models.Index(fields=["brand_id"], name="search_pg_card_brand"),
+            GinIndex(fields=["category_ids"], name="search_pg_card_categories"),
+        ]
 
     def __str__(self) -> str:
         return str(self.product_id)
