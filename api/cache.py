@@ -25,6 +25,9 @@ from typing import Any
 from django.core.cache import caches
 from django.db import transaction
 
+from api import ratelimit
+from api.errors import RateLimited
+
 logger = logging.getLogger("api.cache")
 
 VERSION_PREFIX = "ver:"
@@ -96,17 +99,44 @@ def _bump_safely(names: Iterable[str], alias: str) -> None:
 
 
 def entry_get(
-    key: str, versions: Sequence[str] = (), *, alias: str = "default"
+    key: str,
+    versions: Sequence[str] = (),
+    *,
+    alias: str = "default",
+    pending: ratelimit.PendingLimit | None = None,
 ) -> tuple[Entry | None, tuple[str, ...]]:
     """The stored entry under `key` (None when absent) and the current stamp of `versions`,
-    read together in one MGET. The entry is fresh when `entry.stamp == stamp`."""
+    read together in one MGET. The entry is fresh when `entry.stamp == stamp`. With `pending`
+    (the request's deferred rate limit), the limit is counted in the same round trip, and an
+    exhausted one raises RateLimited before anything is read."""
     cache = _cache(alias)
     version_keys = [_version_key(name) for name in versions]
-    found = cache.get_many([key, *version_keys])
+    keys = [key, *version_keys]
+    if pending is None:
+        found = cache.get_many(keys)
+    elif alias == "default" and hasattr(getattr(cache, "client", None), "get_client"):
+        found = _get_many_counting(cache, keys, pending)
+    else:  # a cache the limiter does not live in: count apart
+        ratelimit.count_pending(pending)
+        found = cache.get_many(keys)
     stamp = _fill_missing(cache, version_keys, found)
     raw = found.get(key)
     entry = Entry(*raw) if isinstance(raw, tuple) and len(raw) == 3 else None
     return entry, stamp
+
+
+def _get_many_counting(cache, keys: list[str], pending: ratelimit.PendingLimit) -> dict:
+    """cache.get_many(keys) in the round trip that counts the pending limit (django-redis: the
+    same keys and value encoding as get_many; the limiter lives in the default cache's Redis)."""
+    client = cache.client
+    made = [client.make_key(k) for k in keys]
+    result, raw = ratelimit.hit_and_read(
+        pending.limits, [str(k) for k in made], client=client.get_client(write=True)
+    )
+    pending.result = result
+    if not result.allowed:
+        raise RateLimited(result.retry_after)
+    return {k: client.decode(v) for k, v in zip(keys, raw, strict=True) if v is not None}
 
 
 def entry_set(
@@ -125,9 +155,12 @@ def cached_bytes(
 ) -> bytes:
     """The bytes under `key` when built under the current `versions`, else `build()` stored."""
     if ttl <= 0:
+        ratelimit.settle_pending()
         return build()
     try:
-        entry, stamp = entry_get(key, versions, alias=alias)
+        entry, stamp = entry_get(key, versions, alias=alias, pending=ratelimit.take_pending())
+    except RateLimited:
+        raise
     except Exception:
         logger.exception("cache read failed", extra={"key": key})
         return build()

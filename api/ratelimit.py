@@ -23,6 +23,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,16 +50,20 @@ _UNITS = {
     "day": 86400,
 }
 
-# KEYS: one sorted set per limit. ARGV: member, then (limit, window_ms) per key.
-# Returns {allowed (0/1), retry_after_ms, remaining}. Nothing is recorded unless every key allows.
+# KEYS: one sorted set per limit, then any keys to read once the hit is allowed. ARGV: member,
+# the number of limit keys, then (limit, window_ms) per limit key. Returns {allowed (0/1),
+# retry_after_ms, remaining, values of the read keys...}. Nothing is recorded, and nothing read,
+# unless every limit allows.
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = tonumber(ARGV[2])
 local wait = 0
 local remaining = -1
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
+for i = 1, n do
+  local key = KEYS[i]
+  local limit = tonumber(ARGV[2 * i + 1])
+  local window = tonumber(ARGV[2 * i + 2])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local count = redis.call('ZCARD', key)
   if count >= limit then
@@ -71,11 +76,16 @@ for i, key in ipairs(KEYS) do
   end
 end
 if wait > 0 then return {0, wait, 0} end
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[1])
-  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i + 2]))
 end
-return {1, 0, remaining}
+local answer = {1, 0, remaining}
+if #KEYS > n then
+  local values = redis.call('MGET', unpack(KEYS, n + 1))
+  for i = 1, #KEYS - n do answer[3 + i] = values[i] end
+end
+return answer
 """
 
 
@@ -144,21 +154,32 @@ def key_for(*parts: object) -> str:
 
 def hit(limits: Sequence[tuple[str, Rate]]) -> Hit:
     """Count one hit against every (key, rate) pair, or against none if any is exhausted."""
-    if not limits:
-        return Hit(allowed=True)
-    client = _redis()
+    return hit_and_read(limits)[0]
+
+
+def hit_and_read(
+    limits: Sequence[tuple[str, Rate]], read: Sequence[str] = (), *, client: Any = None
+) -> tuple[Hit, list[Any]]:
+    """hit(), and when allowed the raw values of the Redis keys `read`, in the same round trip
+    (a cached answer and its limit cost one, not two: see PendingLimit)."""
+    if not limits and not read:
+        return Hit(allowed=True), []
+    client = client or _redis()
     result = Hit(allowed=True, keys=tuple(key for key, _ in limits))
-    args: list[object] = [result.member]
+    args: list[object] = [result.member, len(limits)]
     for _, rate in limits:
         args += [rate.limit, rate.seconds * 1000]
-    allowed, wait_ms, remaining = _script(client)(keys=list(result.keys), args=args, client=client)
+    allowed, wait_ms, remaining, *values = _script(client)(
+        keys=[*result.keys, *read], args=args, client=client
+    )
     result.allowed = bool(allowed)
     result.retry_after = math.ceil(int(wait_ms) / 1000)
-    result.remaining = max(0, int(remaining))
-    result.limit = min(rate.limit for _, rate in limits)
+    result.remaining = max(0, int(remaining)) if limits else None
+    result.limit = min((rate.limit for _, rate in limits), default=None)
     if not result.allowed:
         result.keys = ()
-    return result
+        return result, []
+    return result, values + [None] * (len(read) - len(values))
 
 
 def identity(dimension: str, value: object) -> str:
@@ -286,11 +307,62 @@ def general_limits(request: HttpRequest) -> list[tuple[str, Rate]]:
     return []
 
 
+@dataclass
+class PendingLimit:
+    """The general limit of a read the middleware left for the view's first Redis call to count
+    (RATE_LIMIT_DEFERRED_GROUPS): a cached catalog answer then costs one round trip, the limit
+    and the cached bytes together (api.cache.cached_bytes), instead of two."""
+
+    limits: list[tuple[str, Rate]]
+    result: Hit | None = None
+    taken: bool = False
+
+
+_pending: ContextVar[PendingLimit | None] = ContextVar("rate_limit_pending", default=None)
+
+
+def take_pending() -> PendingLimit | None:
+    """The current request's uncounted general limit, for the caller to count now (once)."""
+    pending = _pending.get()
+    if pending is None or pending.taken:
+        return None
+    pending.taken = True
+    return pending
+
+
+def settle_pending() -> None:
+    """Count the current request's deferred limit now, before work that does not read the cache
+    first; 429 when it is exhausted. Nothing to do when there is none, or it was counted."""
+    pending = take_pending()
+    if pending is not None:
+        count_pending(pending)
+
+
+def count_pending(pending: PendingLimit) -> None:
+    """Count a taken PendingLimit on its own round trip; RateLimited when it is exhausted.
+    Fails open, as the middleware does."""
+    try:
+        pending.result = hit(pending.limits)
+    except RedisError:
+        logger.warning("rate limit store unavailable; request let through", exc_info=True)
+        return
+    if not pending.result.allowed:
+        raise RateLimited(pending.result.retry_after)
+
+
+def _deferred(request: HttpRequest) -> bool:
+    return request.method in ("GET", "HEAD") and (
+        route_group(request.path_info) in settings.RATE_LIMIT_DEFERRED_GROUPS
+    )
+
+
 class RateLimitMiddleware:
     """The general per-IP / per-user limit on every /api/ route, by route group.
 
     Fails open: when Redis is unreachable the request goes through and the failure is logged,
-    so a cache outage does not take the whole API down.
+    so a cache outage does not take the whole API down. For reads of the deferred groups the
+    count happens in the view's first cache read (PendingLimit); a view that never counted it is
+    counted on the way out, and answers 429 if it was exhausted.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -299,6 +371,8 @@ class RateLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not settings.RATE_LIMIT_ENABLED or not request.path_info.startswith("/api/"):
             return self.get_response(request)
+        if _deferred(request):
+            return self._deferred_call(request)
         result = None
         try:
             limits = general_limits(request)
@@ -307,12 +381,41 @@ class RateLimitMiddleware:
         except RedisError:
             logger.warning("rate limit store unavailable; request let through", exc_info=True)
         if result is not None and not result.allowed:
-            response = exception_response(request, RateLimited(result.retry_after))
-            response["X-RateLimit-Limit"] = str(result.limit)
-            response["X-RateLimit-Remaining"] = "0"
-            return response
+            return _refused(request, result)
         response = self.get_response(request)
-        if result is not None:
-            response["X-RateLimit-Limit"] = str(result.limit)
-            response["X-RateLimit-Remaining"] = str(result.remaining)
+        _count_headers(response, result)
         return response
+
+    def _deferred_call(self, request: HttpRequest) -> HttpResponse:
+        limits = general_limits(request)
+        if not limits:
+            return self.get_response(request)
+        pending = PendingLimit(limits)
+        token = _pending.set(pending)
+        try:
+            response = self.get_response(request)
+        finally:
+            _pending.reset(token)
+        if not pending.taken:  # the view read no cache: count it now
+            pending.taken = True
+            try:
+                pending.result = hit(limits)
+            except RedisError:
+                logger.warning("rate limit store unavailable; request let through", exc_info=True)
+            if pending.result is not None and not pending.result.allowed:
+                return _refused(request, pending.result)
+        _count_headers(response, pending.result)
+        return response
+
+
+def _refused(request: HttpRequest, result: Hit) -> HttpResponse:
+    response = exception_response(request, RateLimited(result.retry_after))
+    response["X-RateLimit-Limit"] = str(result.limit)
+    response["X-RateLimit-Remaining"] = "0"
+    return response
+
+
+def _count_headers(response: HttpResponse, result: Hit | None) -> None:
+    if result is not None:
+        response["X-RateLimit-Limit"] = str(result.limit)
+        response["X-RateLimit-Remaining"] = str(result.remaining if result.allowed else 0)

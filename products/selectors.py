@@ -24,7 +24,8 @@ from django.http import HttpRequest
 from pydantic_core import to_json
 
 from api import cache as versioned
-from api.errors import InvalidInput, NotFound
+from api import ratelimit
+from api.errors import InvalidInput, NotFound, RateLimited
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from products import catalog_sql
 from products.attributes import filter_key
@@ -359,17 +360,21 @@ def product_detail_json(slug: str) -> bytes:
     key = f"catalog:detail:{_digest(slug)}"
     ttl = settings.CATALOG_CACHE_TTL_DETAIL
     if not _cache_on() or ttl <= 0:
+        ratelimit.settle_pending()
         return _detail_bytes(_visible_product_id(slug), slug)
     try:
         hint = _SLUG_HINTS.get(slug)
         versions = [STRUCTURE_VERSION, product_version(hint)] if hint else []
-        entry, stamp = versioned.entry_get(key, versions)
+        # The request's deferred rate limit is counted in this read's round trip.
+        entry, stamp = versioned.entry_get(key, versions, pending=ratelimit.take_pending())
         if entry is not None:
             if entry.meta != hint:
                 stamp = versioned.versions_get([STRUCTURE_VERSION, product_version(entry.meta)])
             if entry.stamp == stamp:
                 _remember(slug, entry.meta)
                 return entry.body
+    except RateLimited:
+        raise
     except Exception:
         logger.exception("cache read failed", extra={"key": key})
         return _detail_bytes(_visible_product_id(slug), slug)
@@ -626,6 +631,7 @@ def low_stock_variants() -> QuerySet[Variant]:
 
 def _cached(key: str, versions: list[str], ttl: int, build) -> bytes:
     if not _cache_on():
+        ratelimit.settle_pending()  # a deferred rate limit is counted before any query
         return build()
     return versioned.cached_bytes(key, versions=versions, ttl=ttl, build=build)
 

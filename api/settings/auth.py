@@ -45,6 +45,10 @@ RATE_LIMITS: dict[str, dict[str, str] | None] = {
     **env.json("RATE_LIMITS", default={}),
 }
 
+# Route groups whose GETs are counted by the view's first cache read, in the same Redis round trip
+# (api.ratelimit.PendingLimit): a cached catalog answer costs one round trip instead of two.
+RATE_LIMIT_DEFERRED_GROUPS = frozenset(env.list("RATE_LIMIT_DEFERRED_GROUPS", default=["catalog"]))
+
 # Stricter limits one service enforces for one action, per identity (ip, email, user).
 RATE_LIMIT_ACTIONS: dict[str, dict[str, str]] = {
     # Failed sign-ins only; a right password takes its attempt back.

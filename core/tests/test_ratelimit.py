@@ -406,3 +406,121 @@ def test_rate_limits_hold_across_two_server_processes(two_servers):
     assert [_request(f"{server}/api/me")[0] for server in (a, b, a, b)] == [401] * 4
     assert _request(f"{b}/api/me")[0] == 429
     assert _request(f"{a}/api/me")[0] == 429
+
+
+# -- deferred reads: the limit counted with the cached answer ------------------------------------
+
+
+@pytest.fixture
+def shoe(db):
+    from products.tests.factories import ProductFactory
+
+    return ProductFactory(name="Deferred Runner", slug="deferred-runner")
+
+
+class RedisCalls:
+    """Counts the commands the default cache's Redis client sends (one per round trip here)."""
+
+    def __init__(self, monkeypatch):
+        from redis.client import Redis
+
+        self.commands: list[str] = []
+        original = Redis.execute_command
+
+        def counted(client, *args, **options):
+            self.commands.append(str(args[0]))
+            return original(client, *args, **options)
+
+        monkeypatch.setattr(Redis, "execute_command", counted)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/api/catalog/products/deferred-runner", "/api/catalog/products?page_size=5"]
+)
+def test_a_cached_catalog_answer_counts_its_limit_in_the_same_round_trip(
+    api_client, settings, shoe, monkeypatch, path
+):
+    settings.RATE_LIMITS = {"default": {"ip": "3/min"}}
+    first = api_client.get(path)  # builds and stores the answer
+    assert first.status_code == 200 and first["X-RateLimit-Remaining"] == "2"
+    calls = RedisCalls(monkeypatch)
+    with django_assert_queries(0):
+        cached = api_client.get(path)
+    assert cached.status_code == 200 and cached.content == first.content
+    assert cached["X-RateLimit-Limit"] == "3" and cached["X-RateLimit-Remaining"] == "1"
+    assert calls.commands == ["EVALSHA"]  # the limit and the cached bytes together
+    assert api_client.get(path).status_code == 200
+    calls.commands.clear()
+    refused = api_client.get(path)
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert int(refused["Retry-After"]) >= 1 and refused["X-RateLimit-Remaining"] == "0"
+    assert b"Deferred Runner" not in refused.content
+    assert calls.commands == ["EVALSHA"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/catalog/products/deferred-runner",
+        "/api/catalog/products?page_size=5",
+        "/api/catalog/products/deferred-runner/reviews",
+    ],
+)
+def test_without_the_cache_a_deferred_limit_is_counted_before_any_query(
+    api_client, settings, shoe, path
+):
+    settings.RATE_LIMITS = {"default": {"ip": "2/min"}}
+    settings.CATALOG_CACHE_ENABLED = False
+    assert [api_client.get(path).status_code for _ in range(2)] == [200, 200]
+    with django_assert_queries(0):
+        refused = api_client.get(path)
+    assert refused.status_code == 429 and refused["X-RateLimit-Remaining"] == "0"
+
+
+@pytest.mark.django_db
+def test_a_deferred_read_that_never_counted_is_counted_on_the_way_out(
+    api_client, settings, shoe, monkeypatch
+):
+    """A catalog read whose view reads no cache (a future route that forgets settle_pending)
+    is still limited: the middleware counts it after the view."""
+    from products.controllers import public
+
+    settings.RATE_LIMITS = {"default": {"ip": "1/min"}}
+    monkeypatch.setattr(public.ratelimit, "settle_pending", lambda: None)
+    path = "/api/catalog/products/deferred-runner/reviews"
+    assert api_client.get(path).status_code == 200
+    refused = api_client.get(path)
+    assert refused.status_code == 429 and refused["X-RateLimit-Remaining"] == "0"
+
+
+@pytest.mark.django_db
+def test_writes_and_other_groups_are_counted_before_the_view(api_client, settings, user):
+    settings.RATE_LIMITS = {"default": {"ip": "1/min"}}
+    assert api_client.get("/api/me").status_code == 401
+    with django_assert_queries(0):
+        assert api_client.get("/api/me").status_code == 429
+    assert not ratelimit._deferred(
+        type("R", (), {"method": "POST", "path_info": "/api/catalog/products"})()
+    )
+
+
+class django_assert_queries:
+    """At most `n` SQL queries in the block."""
+
+    def __init__(self, n: int) -> None:
+        from django.test.utils import CaptureQueriesContext
+
+        self.n = n
+        self.captured = CaptureQueriesContext(connection)
+
+    def __enter__(self):
+        self.captured.__enter__()
+        return self.captured
+
+    def __exit__(self, *exc):
+        self.captured.__exit__(*exc)
+        if exc[0] is None:
+            queries = [q["sql"] for q in self.captured.captured_queries]
+            assert len(queries) <= self.n, queries

@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Path, Query, Router, Status
 
+from api import ratelimit
 from api.auth import JWTAuth
 from api.idempotency import HEADER, run_idempotent, validate_key
 from api.pagination import MAX_PAGE_SIZE, Page, PageNumberPagination
@@ -123,6 +124,7 @@ def reviews(
     page: int = PageNumber(),
     page_size: int = PageSize(),
 ):
+    ratelimit.settle_pending()  # no cached answer to count the deferred limit with
     product = selectors.visible_product_for_slug(slug)
     data = PageNumberPagination().paginate_queryset(
         selectors.published_reviews(product),
