@@ -11,8 +11,9 @@ the catalog cache on and once with it off, and loads each case with wrk at concu
 
 "cold" runs against the server with CATALOG_CACHE_ENABLED=0 (every request builds its answer
 from the database); "warm" against the one with the cache on, every path requested once first.
-Every case runs once per round (3 rounds of 5 s by default) and the medians are reported, so a
-burst of load from elsewhere on the shared machine spreads over all cases, floor included.
+Every case runs once per round (3 rounds of 5 s by default), between two runs of the floor; its
+ratio is taken against the mean of those two, and the medians over the rounds are reported, so a
+drift of the machine's speed (a third within a run, on this shared VM) cancels out.
 
 Why wrk: the load generator shares the 2 cores with the server, so it must cost little per
 request; wrk (C, epoll, one thread) takes a few percent of a core where a Python client would
@@ -200,23 +201,31 @@ def wrk(
     )
 
 
-def report(rounds: dict[str, list[Result]]) -> None:
-    """Medians over the rounds; each round ran every case once, so load from elsewhere on the
-    machine spreads over all cases instead of landing on one."""
+def report(rounds: dict[str, list[Result]], ratios: dict[str, list[float]]) -> None:
+    """Medians over the rounds. A case's ratio is taken against the floor measured just before
+    and just after it (their mean), then the median over the rounds: the machine's speed drifts
+    by a third within a run here, and a floor measured a minute earlier would say more about the
+    drift than about the case."""
     median = statistics.median
-    floor = median(r.rps for r in rounds["floor"])
     print(
         f"\n{'case':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs floor':>10}  "
-        f"{'target':<12}{'errors':>6}  req/s per round"
+        f"{'target':<12}{'errors':>6}  req/s per round (ratio)"
     )
     for name, results in rounds.items():
         rps = median(r.rps for r in results)
-        ratio = rps / floor
+        ratio = median(ratios[name])
         target = TARGETS.get(name)
         verdict = (
             "" if target is None else f">={target:.0%} {'ok' if ratio >= target else 'MISSED'}"
         )
-        per_round = " ".join(f"{r.rps:.0f}" for r in results)
+        per_round = (
+            f"{len(results)} runs, {min(r.rps for r in results):.0f} to "
+            f"{max(r.rps for r in results):.0f}"
+            if name == "floor"
+            else " ".join(
+                f"{r.rps:.0f} ({q:.0%})" for r, q in zip(results, ratios[name], strict=True)
+            )
+        )
         print(
             f"{name:<14}{rps:>9.1f}{median(r.p50_ms for r in results):>9.2f}"
             f"{median(r.p99_ms for r in results):>9.2f}{ratio:>10.1%}  {verdict:<12}"
@@ -267,18 +276,30 @@ def main() -> int:
             )
             wrk("warmup", warm, paths["floor"], 2, args.connections, tmp)
             wrk("warmup", cold, paths["tree"], 2, args.connections, tmp)
-            cases = [("floor", warm, "floor")]
+            cases = []
             for key in ("list", "detail", "tree"):
                 cases += [(f"{key} cold", cold, key), (f"{key} warm", warm, key)]
-            rounds: dict[str, list[Result]] = {name: [] for name, _s, _k in cases}
+            rounds: dict[str, list[Result]] = {"floor": [], **{name: [] for name, *_ in cases}}
+            ratios: dict[str, list[float]] = {name: [] for name in rounds}
+
+            def floor() -> Result:
+                result = wrk("floor", warm, paths["floor"], args.seconds, args.connections, tmp)
+                rounds["floor"].append(result)
+                return result
+
             for _ in range(args.rounds):
+                before = floor()
+                ratios["floor"].append(1.0)
                 for name, server, key in cases:
-                    if server is warm and key != "floor":
+                    if server is warm:
                         server.get_all(paths[key])  # every path cached before a warm run
-                    rounds[name].append(
-                        wrk(name, server, paths[key], args.seconds, args.connections, tmp)
-                    )
-            report(rounds)
+                    result = wrk(name, server, paths[key], args.seconds, args.connections, tmp)
+                    after = floor()
+                    rounds[name].append(result)
+                    ratios[name].append(result.rps / ((before.rps + after.rps) / 2))
+                    before = after
+            ratios["floor"] = [1.0] * len(rounds["floor"])
+            report(rounds, ratios)
     finally:
         for server in servers:
             server.stop()
