@@ -8,7 +8,9 @@ Two layers, both configured in settings (api/settings/auth.py):
 
 - RATE_LIMITS, the general limit on every /api/ route, per route group (the first path segment
   after /api/: "auth", "me", "cart", ...), per IP for anonymous callers and per user for signed-in
-  ones; applied by RateLimitMiddleware so no controller repeats it.
+  ones; applied by RateLimitMiddleware so no controller repeats it. For GETs of the groups in
+  RATE_LIMIT_DEFERRED_GROUPS (the catalog) it is counted in the view's cache read instead, in the
+  same round trip (PendingLimit).
 - RATE_LIMIT_ACTIONS, stricter limits that a service enforces for one action, over several
   identities at once: `ratelimit.enforce("password_reset", ip=ip, email=email)` raises
   api.errors.RateLimited (429 with Retry-After) when any of them is exhausted.
