@@ -31,6 +31,7 @@ from orders.schemas import (
     OrderNumber,
     OrderOut,
     RefundIn,
+    ReviewResolvedIn,
     SalesReportOut,
     ShipIn,
     StaffNoteIn,
@@ -208,6 +209,25 @@ class StaffOrderController(FastControllerBase):
 
         order = selectors.order_get(number=number)
         payment_record_manual(order=order, actor=request.user, note=payload.note)
+        return self._out(order)
+
+    @route.post(
+        "/{number}/review-resolved",
+        response={200: StaffOrderOut, **STAFF_ERRORS},
+        permissions=perm("orders.change_order"),
+        summary="Clear the review flags of the order's payments, saying what was done",
+        description=(
+            "409 nothing_to_review when no payment is flagged. The reasons and the note stay in "
+            "the order's log."
+        ),
+    )
+    def review_resolved(
+        self, request: HttpRequest, number: Path[OrderNumber], payload: ReviewResolvedIn
+    ):
+        from payments.services import payment_review_resolve
+
+        order = selectors.order_get(number=number)
+        payment_review_resolve(order_id=order.pk, actor=request.user, note=payload.note)
         return self._out(order)
 
     @route.post(

@@ -235,6 +235,10 @@ class StaffNoteIn(InputSchema):
     note: Note = ""
 
 
+class ReviewResolvedIn(InputSchema):
+    note: Annotated[SingleLine, Field(min_length=1, max_length=400)]  # what staff did about it
+
+
 class ShipIn(InputSchema):
     tracking_number: Annotated[SingleLine, Field(min_length=1, max_length=100)]
     carrier: Annotated[SingleLine, Field(max_length=100)] = ""

@@ -310,6 +310,21 @@ def order_refund_failed(
     return event
 
 
+def order_payment_review_resolved(
+    *, order_id: int, actor: Any, note: str, data: dict[str, Any]
+) -> OrderEvent:
+    """Staff cleared the review flags of the order's payments: the log keeps what they said and
+    what had been flagged (a payment event: staff see it, customers do not)."""
+    return OrderEvent.objects.create(
+        order_id=order_id,
+        kind=OrderEvent.Kind.PAYMENT,
+        actor_type=actor_type_of(actor),
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=f"Review resolved: {note}"[:500],
+        data={"review_resolved": True, **data},
+    )
+
+
 def _restock(order: Order, *, actor: Any) -> None:
     """The goods came back with a refund: stock returns once (stock_returned_at guards it)."""
     changes = [

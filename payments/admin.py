@@ -41,7 +41,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_filter = ["needs_review", "provider", "status"]
     search_fields = ["order__number", "provider_reference"]
     list_select_related = ["order"]
-    actions = ["refresh"]
+    actions = ["refresh", "review_resolved"]
 
     @action(description="Re-read from the provider and settle", permissions=["change"])
     def refresh(self, request: HttpRequest, queryset):
@@ -51,6 +51,15 @@ class PaymentAdmin(ReadOnlyAdmin):
             except PaymentProviderError as exc:
                 self.message_user(request, f"{payment}: {exc}", messages.ERROR)
         self.message_user(request, "Payments re-read.", messages.SUCCESS)
+
+    @action(description="Mark reviewed (the order's log keeps the reasons)", permissions=["change"])
+    def review_resolved(self, request: HttpRequest, queryset):
+        orders = sorted(set(queryset.filter(needs_review=True).values_list("order_id", flat=True)))
+        for order_id in orders:
+            services.payment_review_resolve(
+                order_id=order_id, actor=request.user, note="marked reviewed in the admin"
+            )
+        self.message_user(request, f"{len(orders)} order(s) marked reviewed.", messages.SUCCESS)
 
 
 @admin.register(Refund)

@@ -233,6 +233,39 @@ def _flag(payment: Payment, reason: str) -> None:
         payment.review_reason = "\n".join(filter(None, [payment.review_reason, reason]))
 
 
+class NothingToReview(Conflict):
+    code, message = "nothing_to_review", "No payment of this order needs review."
+
+
+def payment_review_resolve(*, order_id: int, actor: Any, note: str) -> list[Payment]:
+    """Staff dealt with what flagged this order's payments (refunded by hand, wrote to the
+    customer...): the flags and reasons are cleared, and the order's log keeps both the reasons
+    and staff's note. 409 `nothing_to_review` when no payment is flagged. A provider event that
+    flags the payment again later flags it anew."""
+    from orders import services as order_services
+
+    with transaction.atomic():
+        flagged = list(
+            Payment.objects.select_for_update()
+            .filter(order_id=order_id, needs_review=True)
+            .order_by("pk")
+        )
+        if not flagged:
+            raise NothingToReview()
+        reasons = [payment.review_reason for payment in flagged]
+        for payment in flagged:
+            payment.needs_review = False
+            payment.review_reason = ""
+            payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+        order_services.order_payment_review_resolved(
+            order_id=order_id,
+            actor=actor,
+            note=note,
+            data={"payment_ids": [p.pk for p in flagged], "reasons": reasons},
+        )
+    return flagged
+
+
 def _mismatch(payment: Payment, state: ProviderResult) -> str:
     if state.currency and state.currency.upper() != payment.currency.upper():
         return (

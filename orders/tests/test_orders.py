@@ -443,6 +443,38 @@ def test_staff_see_and_filter_the_orders_whose_payment_needs_review(client, staf
     assert (clean["needs_review"], clean["review_reason"]) == (False, "")
 
 
+def test_staff_resolve_a_review_and_the_order_log_keeps_the_reasons(client, staff):
+    customer = UserFactory()
+    flagged = place(client, customer, key="1")
+    flag(flagged)
+    url = f"/api/staff/orders/{flagged.number}/review-resolved"
+
+    def post(body, **headers):
+        return client.post(url, body, content_type="application/json", **headers)
+
+    assert post({"note": "x"}).status_code == 401
+    assert post({"note": "x"}, **bearer(customer)).status_code == 403
+    assert post({"note": ""}, **bearer(staff)).status_code == 422
+
+    done = post({"note": "settled with the customer by phone"}, **bearer(staff))
+    assert done.status_code == 200, done.json()
+    assert (done.json()["needs_review"], done.json()["review_reason"]) == (False, "")
+    payment = Payment.objects.get(order=flagged)
+    assert (payment.needs_review, payment.review_reason) == (False, "")
+    event = OrderEvent.objects.filter(order=flagged, kind="payment").latest("pk")
+    assert event.note == "Review resolved: settled with the customer by phone"
+    assert event.data["reasons"] == [REVIEW_REASON] and event.actor == staff
+    listed = client.get("/api/staff/orders?needs_review=true", **bearer(staff)).json()
+    assert listed["results"] == []
+
+    again = post({"note": "again"}, **bearer(staff))
+    assert again.status_code == 409 and again.json()["code"] == "nothing_to_review"
+    # The customer's own view of the order shows none of it.
+    mine = client.get(f"/api/orders/{flagged.number}", **bearer(customer)).content.decode()
+    assert "review" not in mine.lower()
+    assert "by phone" not in mine
+
+
 @pytest.mark.parametrize("page_size", [1, 20, 100])
 def test_the_needs_review_filter_runs_a_bounded_number_of_queries(client, staff, page_size):
     for n in range(12):

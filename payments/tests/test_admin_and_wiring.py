@@ -42,6 +42,26 @@ def test_staff_refund_in_the_admin_and_review_the_ledgers(
     assert flagged.status_code == 200
 
 
+def test_staff_mark_flagged_payments_reviewed_in_the_admin(
+    admin_client, client, standin, eager, django_capture_on_commit_callbacks
+):
+    from orders.models import OrderEvent
+    from payments.models import Payment
+
+    order, payment = pay(client, standin, django_capture_on_commit_callbacks)
+    Payment.objects.filter(pk=payment.pk).update(needs_review=True, review_reason="mismatch")
+    response = admin_client.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "review_resolved", "_selected_action": [payment.pk]},
+    )
+    assert response.status_code == 302
+    payment.refresh_from_db()
+    assert (payment.needs_review, payment.review_reason) == (False, "")
+    event = OrderEvent.objects.filter(order=order, kind="payment").latest("pk")
+    assert event.data["reasons"] == ["mismatch"]
+    assert event.note == "Review resolved: marked reviewed in the admin"
+
+
 @pytest.mark.parametrize(
     "task,queue",
     [
