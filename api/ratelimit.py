@@ -401,10 +401,8 @@ class RateLimitMiddleware:
         if not pending.taken:  # the view read no cache: count it now
             pending.taken = True
             try:
-                pending.result = hit(limits)
-            except RedisError:
-                logger.warning("rate limit store unavailable; request let through", exc_info=True)
-            if pending.result is not None and not pending.result.allowed:
+                count_pending(pending)
+            except RateLimited:
                 return _refused(request, pending.result)
         _count_headers(response, pending.result)
         return response

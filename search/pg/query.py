@@ -121,11 +121,10 @@ def run_cards(
     100k variants. Words match the card's tsv (its lowest variant's)."""
     sql = _Sql()
     stock = "stock_" if query.in_stock else ""
-    score, text_join, where_text = f"c.{stock}boost", "", ""
+    score, tq_from, where_text = f"c.{stock}boost", "", ""
     if analysis is not None and not analysis.empty:
-        tsq = sql.p("tsq", analysis.tsquery(any_group=any_group))
         # The rank of run_variants: no word is a variant's, so every variant ranks alike.
-        text_join = f", (SELECT to_tsquery('{CONFIG}', {tsq}) AS query) tq"
+        tq_from = _tsquery_from(sql, analysis, any_group=any_group)
         where_text = " AND c.tsv @@ tq.query"
         score = f"ts_rank('{RANK_WEIGHTS}', c.tsv, tq.query) * c.{stock}boost"
     conds = {"brand": "TRUE", "category": "TRUE"}
@@ -171,7 +170,7 @@ WITH pa AS MATERIALIZED (
            {score} AS score, c.in_stock, c.is_featured, c.rating_avg, c.rating_count,
            c.sales_count, c.created_at,
            ({conds["brand"]}) AS f_brand, ({conds["category"]}) AS f_category
-    FROM search_pg_card c{text_join}
+    FROM search_pg_card c{tq_from}
     WHERE {where}{where_text}
 ), hit AS (
     SELECT * FROM pa WHERE f_brand AND f_category
@@ -195,9 +194,8 @@ def run_variants(
     rank = "1"  # no text: the boost alone orders (in stock, featured, rating, sales)
     tq_from = ""
     if not analysis.empty:
-        tsq = sql.p("tsq", analysis.tsquery(any_group=any_group))
         skus = sql.p("skus", analysis.raw_tokens)
-        tq_from = f", (SELECT to_tsquery('{CONFIG}', {tsq}) AS query) tq"
+        tq_from = _tsquery_from(sql, analysis, any_group=any_group)
         text_match = f"(e.tsv @@ tq.query OR e.sku = ANY({skus}))"
         rank = (
             f"ts_rank('{RANK_WEIGHTS}', e.tsv, tq.query)"
@@ -293,6 +291,12 @@ WITH m AS MATERIALIZED (
         _facets(query, attr_codes, *(_json(value) for value in row[2:])) if query.facets else None
     )
     return SearchResult(total=total, hits=hits, facets=facets)
+
+
+def _tsquery_from(sql: _Sql, analysis: Analysis, *, any_group: bool) -> str:
+    """The FROM item that names the query's words `tq.query` (both paths match and rank on it)."""
+    tsq = sql.p("tsq", analysis.tsquery(any_group=any_group))
+    return f", (SELECT to_tsquery('{CONFIG}', {tsq}) AS query) tq"
 
 
 def _page_select(query: SearchQuery, sql: Any, order: str) -> str:
