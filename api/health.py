@@ -11,6 +11,7 @@ from django_redis import get_redis_connection
 from ninja import Schema, Status
 from ninja_extra import ControllerBase, api_controller, route
 
+from api import startup
 from api.celery import app as celery_app
 
 logger = logging.getLogger("api.health")
@@ -36,6 +37,16 @@ def check_database() -> None:
         cursor.execute("SELECT 1")
 
 
+class NotMigrated(Exception):
+    pass
+
+
+def check_migrations() -> None:
+    reason = startup.state.pending_reason()
+    if reason:
+        raise NotMigrated(reason)
+
+
 def check_cache() -> None:
     get_redis_connection("default").ping()
 
@@ -53,6 +64,7 @@ def check_search() -> None:
 
 CHECKS: dict[str, Callable[[], None]] = {
     "database": check_database,
+    "migrations": check_migrations,
     "cache": check_cache,
     "broker": check_broker,
     "search": check_search,
@@ -86,7 +98,7 @@ class HealthController(ControllerBase):
     @route.get(
         "/ready",
         response={200: ReadyOut, 503: ReadyOut},
-        summary="Database, cache, broker and search backend, one by one",
+        summary="Database (and its migrations), cache, broker and search backend, one by one",
     )
     def ready(self):
         checks = run_checks()

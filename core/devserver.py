@@ -18,6 +18,7 @@ import ctypes
 import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,8 @@ STOP_GRACE_SECONDS = 15
 # Django's autoreloader runs the server in a child with this set, and restarts it on status 3.
 DJANGO_AUTORELOAD_ENV = "RUN_MAIN"
 RELOAD_EXIT_STATUS = 3
+# Operators' conveniences: losing one (say, a port taken in a race) must not stop the shop.
+OPTIONAL_CHILDREN = frozenset({"flower"})
 
 
 def _die_with_parent() -> None:
@@ -54,6 +57,24 @@ class Child:
         return True
 
 
+def port_or_free_one(host: str, wanted: int) -> int:
+    """`wanted` when nothing listens there, else a free port the kernel picks.
+
+    A second scripts/dev.sh (another clone, another PORT) must not stop because the first one's
+    Flower holds 5555: Flower is a convenience, not worth refusing to start over.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Flower binds
+        try:
+            probe.bind((host, wanted))
+            return wanted
+        except OSError:
+            pass
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 def worker_command(python: str) -> list[str]:
     # No -Q: the worker consumes every queue of CELERY_TASK_QUEUES.
     return [
@@ -73,6 +94,8 @@ class DevServer:
     def __init__(self, options: argparse.Namespace) -> None:
         self.options = options
         self.children: dict[str, Child] = {}
+        self.flower_port = options.flower_port
+        self.flower_restarted = False
         self.stopping = False
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings.dev")
         # Importing the settings resolves the services (and starts the embedded servers).
@@ -101,12 +124,7 @@ class DevServer:
             "prepare": prepare,
             "worker": worker_command(python),
             "beat": [*celery, "beat", "--loglevel=INFO", "--pidfile="],
-            "flower": [
-                *celery,
-                "flower",
-                f"--address={options.host}",
-                f"--port={options.flower_port}",
-            ],
+            "flower": [*celery, "flower", f"--address={options.host}"],
         }
 
     # -- the run --------------------------------------------------------------------------------
@@ -147,6 +165,9 @@ class DevServer:
 
     def _spawn(self, name: str, nice: int = 0) -> None:
         env = self.env
+        command = self.commands[name]
+        if name == "flower":
+            command = [*command, f"--port={self._flower_port()}"]
         if name == "api":
             # This process is the autoreloader's parent: the server child exits with status 3
             # when a file changes and _watch starts it again (one Django start instead of two).
@@ -158,7 +179,7 @@ class DevServer:
                 os.nice(nice)
 
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-            self.commands[name],
+            command,
             cwd=self.settings.BASE_DIR,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -166,6 +187,17 @@ class DevServer:
             preexec_fn=prepare_child,
         )
         self.children[name] = Child(name, process)
+
+    def _flower_port(self) -> int:
+        """The asked port, or a free one when something (another dev.sh's Flower) holds it."""
+        port = port_or_free_one(self.options.host, self.flower_port)
+        if port != self.flower_port:
+            print(
+                f"Flower: port {self.flower_port} is taken (another scripts/dev.sh?); using {port}",
+                flush=True,
+            )
+            self.flower_port = port
+        return port
 
     def _wait_for_prepare(self) -> bool:
         prepare = self.children["prepare"].process
@@ -198,8 +230,26 @@ class DevServer:
             self._restart_reloaded_api()
             for name, child in list(self.children.items()):
                 code = child.process.poll()
-                if code is not None and code != RELOAD_EXIT_STATUS:
-                    return f"{name} exited with status {code}; stopping everything."
+                if code is None or code == RELOAD_EXIT_STATUS:
+                    continue
+                if name == "flower" and not self.flower_restarted:
+                    # Most likely its port was taken between our check and its bind: once more.
+                    self.flower_restarted = True
+                    self._spawn("flower", nice=5)
+                    print(
+                        f"Flower restarted: http://{self.options.host}:{self.flower_port}/",
+                        flush=True,
+                    )
+                    continue
+                if name in OPTIONAL_CHILDREN:
+                    print(
+                        f"{name} exited with status {code}; the rest keeps running without it.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    del self.children[name]
+                    continue
+                return f"{name} exited with status {code}; stopping everything."
             time.sleep(0.2)
         return None
 
@@ -211,7 +261,7 @@ class DevServer:
             f"  API docs (Swagger)  {base}/api/docs\n"
             f"  API docs (ReDoc)    {base}/api/redoc\n"
             f"  Admin               {base}/admin/\n"
-            f"  Flower              http://{o.host}:{o.flower_port}/\n"
+            f"  Flower              http://{o.host}:{self.flower_port}/\n"
             f"  Health              {base}/api/health/ready\n"
             f"  Staff login         {s.DEMO_STAFF_EMAIL} / {s.DEMO_STAFF_PASSWORD}\n"
             f"  Customer login      {s.DEMO_CUSTOMER_EMAIL} / {s.DEMO_CUSTOMER_PASSWORD}\n"

@@ -295,7 +295,7 @@ class StaffReportController(FastControllerBase):
         summary="Sales per day (JSON, or CSV with ?format=csv or Accept: text/csv)",
         openapi_extra={
             "responses": {
-                "200": {
+                200: {
                     "content": {
                         "application/json": {
                             "schema": {"$ref": "#/components/schemas/SalesReportOut"}

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "api.metrics.MetricsMiddleware",
     "api.middleware.RequestContextMiddleware",
+    "api.startup.StartupGateMiddleware",
     "api.db_router.RoutingScopeMiddleware",
     "api.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -55,10 +56,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# 503 `starting` until the database is migrated (api/startup.py).
+STARTUP_GATE = True
+
 ROOT_URLCONF = "api.urls"
 WSGI_APPLICATION = "api.wsgi.application"
 ASGI_APPLICATION = "api.asgi.application"
 AUTH_USER_MODEL = "core.User"
+# The admin is the only sign-in page; Unfold's login form carries no hidden `next` field, so a
+# sign-in at /admin/login/ opened directly lands here instead of Django's /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
+LOGIN_URL = "admin:login"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -110,6 +118,15 @@ UNFOLD = {
     "SITE_HEADER": "Emporium",
     "SITE_SUBHEADER": "Merchant console",
     "SITE_SYMBOL": "storefront",
+    # Without an icon link every browser asks for /favicon.ico, a 404 in the console.
+    "SITE_FAVICONS": [
+        {
+            "rel": "icon",
+            "type": "image/svg+xml",
+            "href": "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' "
+            "viewBox='0 0 32 32'><rect width='32' height='32' rx='8' fill='%23e7000b'/></svg>",
+        }
+    ],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "COLORS": {

@@ -6,8 +6,6 @@ from .base import *  # noqa: F403
 from .base import DATA_DIR, env
 from .services import caches, databases
 
-DEBUG = False
-
 SERVICES = runtime.resolve(
     env.ENVIRON,
     data_dir=DATA_DIR / "test",
@@ -17,6 +15,12 @@ DATABASES = databases(SERVICES, conn_max_age=0)
 CACHES = caches(SERVICES)
 CELERY_BROKER_URL = SERVICES.broker_url
 CELERY_RESULT_BACKEND = SERVICES.result_backend_url
+
+# pytest-django migrates the test database before any request; the gate's own tests (and the
+# server processes that tests start) turn it on.
+STARTUP_GATE = env.bool("STARTUP_GATE", default=False)
+# Server processes started by tests serve static files and media as in development.
+DEBUG = env.bool("DEBUG", default=False)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

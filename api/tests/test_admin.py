@@ -46,3 +46,22 @@ def test_customer_cannot_sign_in_to_the_admin(client, django_user_model):
     )
     assert response.status_code == 200  # the form again, with an error
     assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("login_url", "landing"),
+    [
+        ("/admin/login/", "/admin/"),  # opened directly: Unfold's form carries no `next` field
+        ("/admin/login/?next=/admin/orders/order/", "/admin/orders/order/"),
+        ("/admin/login/?next=https://evil.example/", "/admin/"),  # never off-site
+    ],
+)
+def test_signing_in_lands_on_the_admin_or_the_page_asked_for(
+    client, django_user_model, login_url, landing
+):
+    django_user_model.objects.create_superuser("boss@example.com", "a-long-Passphrase-9")
+    response = client.post(
+        login_url, {"username": "boss@example.com", "password": "a-long-Passphrase-9"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == landing

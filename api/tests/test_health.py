@@ -18,7 +18,7 @@ def test_ready_reports_each_service(api_client):
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker", "search"}
+    assert set(body["checks"]) == {"database", "migrations", "cache", "broker", "search"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
 
 

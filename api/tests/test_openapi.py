@@ -4,6 +4,7 @@ Every route added later is fuzzed from the day it exists: no 5xx for any generat
 documented responses match their schema. SCHEMATHESIS_MAX_EXAMPLES raises the effort locally.
 """
 
+import json
 import os
 
 import pytest
@@ -11,6 +12,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -46,6 +48,31 @@ def test_openapi_schema_lists_the_api(client):
     schema = client.get("/api/openapi.json").json()
     assert schema["info"]["title"] == "Emporium API"
     assert "/api/health/ready" in schema["paths"]
+
+
+def refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # Python's json keeps the last of two equal keys; Swagger UI and ReDoc refuse the document.
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"duplicated keys {repeated} in one object")
+    return dict(pairs)
+
+
+@pytest.mark.django_db
+def test_openapi_schema_has_no_duplicate_keys_and_is_valid_openapi_3_1(client):
+    raw = client.get("/api/openapi.json").content
+    document = json.loads(raw, object_pairs_hook=refuse_duplicate_keys)
+    assert document["openapi"].startswith("3.1")
+    validate(document)  # openapi-spec-validator picks the 3.1 specification from the document
+
+
+@pytest.mark.django_db
+def test_the_sales_report_declares_json_and_csv_under_one_200(client):
+    operation = client.get("/api/openapi.json").json()["paths"]["/api/staff/reports/sales"]["get"]
+    ok = operation["responses"]["200"]
+    assert ok["description"]
+    assert set(ok["content"]) == {"application/json", "text/csv"}
 
 
 @pytest.fixture

@@ -1,0 +1,247 @@
+"""Browser tests: headless Chromium against a real server process on the test database.
+
+Every test module is marked `django_db` (so that pytest-django creates the test database) but
+writes nothing through the test's own connection: the server process commits what it does.
+
+1. `shop` (once for the package): seeds a small demo shop into the test database (committed, so the
+   server process sees it), starts the dev server on it (testing/servers.py), and places orders
+   through the server's own API: one awaiting payment, one paid.
+2. `page` (per test): the session's Chromium, signed out, with its console log drained. When the
+   test fails, the screenshot and everything the console said are kept under .data/browser/.
+3. After the last browser test the database and the cache are emptied again (as a transactional
+   test leaves them) for the tests that follow.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from api.models import FailedTask
+from core.models import User
+from products.models import Variant
+from testing import browser, servers
+
+ARTIFACTS = Path(settings.DATA_DIR) / "browser"
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+VIEWER_EMAIL, VIEWER_PASSWORD = "viewer@emporium.test", "viewer-Pass-2026"
+ADDRESS = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "street_address_1": "12 Rue de Rivoli",
+    "city": "Paris",
+    "postal_code": "75001",
+    "country": "FR",
+}
+
+
+@dataclass
+class Shop:
+    base: str
+    staff: tuple[str, str] = (settings.DEMO_STAFF_EMAIL, settings.DEMO_STAFF_PASSWORD)
+    viewer: tuple[str, str] = (VIEWER_EMAIL, VIEWER_PASSWORD)
+    orders: dict[str, str] = field(default_factory=dict)  # "paid" / "pending" -> order number
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=30)
+
+    def token(self, email: str, password: str) -> str:
+        with self.api() as http:
+            response = http.post("/api/auth/token", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()["access"]
+
+
+def _place_order(shop: Shop, variant_id: int) -> str:
+    with shop.api() as http:
+        cart = http.post("/api/cart")
+        assert cart.status_code == 201, cart.text
+        token = cart.json()["token"]
+        added = http.post(
+            "/api/cart/items",
+            json={"variant_id": variant_id, "quantity": 1},
+            headers={"X-Cart-Token": token},
+        )
+        assert added.status_code == 201, added.text
+        placed = http.post(
+            "/api/checkout",
+            json={"email": "ada@example.com", "shipping_address": ADDRESS},
+            headers={"X-Cart-Token": token, "Idempotency-Key": uuid.uuid4().hex},
+        )
+    assert placed.status_code in (200, 201), placed.text
+    return placed.json()["number"]
+
+
+def _viewer() -> User:
+    """A staff member who may look at everything and change nothing."""
+    group, _ = Group.objects.get_or_create(name="Viewers")
+    group.permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    viewer = User.objects.create_user(VIEWER_EMAIL, VIEWER_PASSWORD, is_staff=True)
+    viewer.groups.add(group)
+    return viewer
+
+
+def _failed_task() -> FailedTask:
+    now = timezone.now()
+    return FailedTask.objects.create(
+        job_id=uuid.uuid4().hex,
+        task_name="search.tasks.search_index_product_task",
+        task_id=uuid.uuid4().hex,
+        queue="search",
+        args=[1],
+        exception="ConnectionError: the search backend did not answer",
+        attempts=5,
+        first_failed_at=now,
+        last_failed_at=now,
+    )
+
+
+def _local_storage(root: Path) -> dict:
+    return {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(root), "base_url": settings.MEDIA_URL},
+    }
+
+
+@pytest.fixture(scope="package")
+def shop(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shop]:
+    browser.require_browser()
+    media = tmp_path_factory.mktemp("media")
+    # The seed's pictures go where the server serves media from.
+    storages = {**settings.STORAGES, "default": _local_storage(media)}
+    with django_db_blocker.unblock(), override_settings(STORAGES=storages):
+        call_command("seed_demo", products=24, no_progress=True, stdout=io.StringIO())
+        _viewer()
+        _failed_task()
+        variants = list(
+            Variant.objects.filter(is_active=True, stock_quantity__gt=2).values_list(
+                "pk", flat=True
+            )[:2]
+        )
+    try:
+        with servers.runserver(log=ARTIFACTS / "server.log", MEDIA_ROOT=str(media)) as base:
+            shop = Shop(base=base)
+            shop.orders["pending"] = _place_order(shop, variants[0])
+            shop.orders["paid"] = _place_order(shop, variants[1])
+            with shop.api(shop.token(*shop.staff)) as http:
+                paid = http.post(
+                    f"/api/staff/orders/{shop.orders['paid']}/mark-paid",
+                    json={"note": "bank transfer arrived"},
+                )
+            assert paid.status_code == 200, paid.text
+            yield shop
+    finally:
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
+        cache.clear()
+
+
+@pytest.fixture(scope="session")
+def driver() -> Iterator[WebDriver]:
+    browser.require_browser()
+    chromium = browser.new_driver()
+    try:
+        yield chromium
+    finally:
+        chromium.quit()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
+
+
+class Page:
+    """The browser as one test uses it: paths on the shop's server, the console kept."""
+
+    def __init__(self, driver: WebDriver, base: str) -> None:
+        self.driver, self.base = driver, base
+        self.console: list[dict] = []
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base + path)
+
+    def wait_for(self, css: str, seconds: float = 20):
+        return WebDriverWait(self.driver, seconds).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
+        )
+
+    def find(self, css: str):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str):
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def status(self) -> int:
+        """The HTTP status of the page shown (Chromium's navigation timing)."""
+        return self.driver.execute_script(
+            "return performance.getEntriesByType('navigation')[0].responseStatus"
+        )
+
+    def click(self, element) -> None:
+        """Click `element` after scrolling it to the middle, clear of the sticky bars."""
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+
+    def console_errors(self) -> list[str]:
+        """Console errors since the last call (all entries are kept for the failure report)."""
+        entries = self.driver.get_log("browser")
+        self.console.extend(entries)
+        return [entry["message"] for entry in entries if entry["level"] == "SEVERE"]
+
+    def sign_in(self, email: str, password: str, path: str = "/admin/login/") -> None:
+        self.open(path)
+        self.find("input[name=username]").send_keys(email)
+        self.find("input[name=password]").send_keys(password)
+        self.find("#login-form button[type=submit]").click()
+        WebDriverWait(self.driver, 20).until(lambda d: "/login/" not in d.current_url)
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, driver: WebDriver, shop: Shop) -> Iterator[Page]:
+    driver.delete_all_cookies()
+    driver.get("about:blank")
+    driver.get_log("browser")  # drop what earlier tests left
+    current = Page(driver, shop.base)
+    yield current
+    reports = request.node.stash.get(REPORTS, {})
+    if any(report.failed for report in reports.values()):
+        _keep_artifacts(request.node.nodeid, current)
+
+
+def _keep_artifacts(nodeid: str, page: Page) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stem = str(ARTIFACTS / re.sub(r"[^A-Za-z0-9_-]+", "_", nodeid))
+    page.driver.save_screenshot(stem + ".png")
+    page.console.extend(page.driver.get_log("browser"))
+    lines = [f"{e['level']} {e.get('source', '')} {e['message']}" for e in page.console]
+    Path(stem + ".console.log").write_text(
+        f"url: {page.driver.current_url}\n" + "\n".join(lines) + "\n"
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_artifacts() -> None:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,112 @@
+"""Real server processes on the test database, for tests that must talk HTTP to a process.
+
+    with ServerProcess.runserver(log_dir=tmp_path) as base:     # the dev server, static and media
+        httpx.get(f"{base}/api/health/live")
+
+The child gets the test session's services (the test database by its test name, the test Redis)
+through the environment, as core/devserver.py hands them to its children.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.db import connection
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_env(**extra: str) -> dict[str, str]:
+    """This process's environment, pointed at the test database and the test Redis."""
+    url = urlsplit(settings.SERVICES.database_url)
+    return {
+        **os.environ,
+        **settings.SERVICES.environ(),
+        "DATABASE_URL": url._replace(path="/" + connection.settings_dict["NAME"]).geturl(),
+        "DJANGO_SETTINGS_MODULE": "api.settings.test",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def wait_until_ok(
+    url: str, seconds: float, *, process: subprocess.Popen | None = None, log: Path | None = None
+) -> httpx.Response:
+    """The first 200 from `url`; fails early if `process` exits, with the end of its log."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process is not None and process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise AssertionError(f"the server exited with {process.returncode}:\n{tail}")
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer 200 within {seconds} s")
+        time.sleep(0.2)
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 30) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextlib.contextmanager
+def server_process(
+    command: list[str], *, port: int, env: dict[str, str], log: Path, ready_path: str
+) -> Iterator[str]:
+    """Run `command` in its own process group until the block ends; yields its base URL."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and commands
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ok(base + ready_path, 90, process=process, log=log)
+        yield base
+    finally:
+        stop_process_group(process)
+
+
+def runserver(*, log: Path, **env: str) -> contextlib.AbstractContextManager[str]:
+    """Django's dev server (threaded, no reload) on the test database, DEBUG on for static files
+    and media, the startup gate on: what a developer's browser talks to."""
+    port = free_port()
+    return server_process(
+        [sys.executable, "manage.py", "runserver_dev", f"127.0.0.1:{port}", "--noreload"],
+        port=port,
+        env=test_database_env(DEBUG="true", STARTUP_GATE="true", **env),
+        log=log,
+        ready_path="/api/health/ready",
+    )
