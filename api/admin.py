@@ -4,7 +4,7 @@ django-celery-beat's schedules in Unfold's look."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
@@ -112,9 +112,14 @@ class FailedTaskAdmin(ModelAdmin):
             form_submit_text="Retry",
         ),
     )
-    def retry_one(self, request: HttpRequest, form, object_id: str) -> HttpResponseRedirect:
+    def retry_one(self, request: HttpRequest, form, object_id: str) -> HttpResponse:
         self._retry(request, [int(object_id)])
-        return HttpResponseRedirect(reverse("admin:api_failedtask_change", args=[object_id]))
+        page = reverse("admin:api_failedtask_change", args=[object_id])
+        if request.headers.get("HX-Request"):
+            # The dialog posts through htmx, which would follow a redirect inside its request:
+            # the dialog would stay open and the message be spent. HX-Redirect loads the page.
+            return HttpResponse(headers={"HX-Redirect": page})
+        return HttpResponseRedirect(page)
 
 
 # -- django-celery-beat, in Unfold's look (its own admin classes, re-registered) ------------------

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from api.beat import install_after_migrate
+
 
 class ApiConfig(AppConfig):
     """The project package is also the app holding what every app shares (idempotency keys)."""
@@ -10,7 +12,5 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from api.beat import install_after_migrate
-
         # Default periodic tasks reach django-celery-beat after every migrate.
         post_migrate.connect(install_after_migrate, dispatch_uid="api.beat.install_after_migrate")

@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -112,7 +113,8 @@ def install_default_schedules(defaults: dict[str, dict] | None = None) -> dict[s
     """Sync the defaults into django-celery-beat; what happened to each, by name."""
     from django_celery_beat.models import PeriodicTask
 
-    from api.models import InstalledBeatSchedule
+    # Runs from post_migrate and beat_init; this module is imported before models are ready.
+    InstalledBeatSchedule = apps.get_model("api", "InstalledBeatSchedule")
 
     defaults = settings.DEFAULT_BEAT_SCHEDULES if defaults is None else defaults
     report: dict[str, str] = {}

@@ -11,6 +11,8 @@ import os
 
 from celery import Celery, bootsteps, signals
 
+from api.beat import install_default_schedules
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings.dev")
 
 logger = logging.getLogger("api.celery")
@@ -74,7 +76,5 @@ app.steps["consumer"].add(DeadLetterQueueStep)
 
 @signals.beat_init.connect
 def _install_default_schedules(sender=None, **kwargs) -> None:
-    from api.beat import install_default_schedules
-
     report = install_default_schedules()
     logger.info("default beat schedules installed", extra={"schedules": report})

@@ -1,4 +1,4 @@
-"""Primary/replica split (DESIGN.md §7), active when DATABASE_REPLICA_URL is set.
+"""Primary/replica split (docs/architecture.md §7), active when DATABASE_REPLICA_URL is set.
 
 Everything reads and writes the primary unless a read is explicitly marked safe for the replica:
 

@@ -72,6 +72,31 @@ class PayloadTooLarge(ApiError):
 class InvalidInput(ApiError):
     status, code, message = 422, "validation_error", "The request is not valid."
 
+    @classmethod
+    def for_field(
+        cls,
+        field: str,
+        message: str,
+        *,
+        kind: str = "invalid",
+        code: str | None = None,
+        source: str = "body",
+        details: dict[str, Any] | None = None,
+    ) -> InvalidInput:
+        """One field is wrong: the message says so, details.errors names it (field_error)."""
+        errors = [field_error(field, message, kind, source=source)]
+        return cls(message, code=code, details={**(details or {}), "errors": errors})
+
+
+def field_error(field: str, message: str, kind: str = "invalid", *, source: str = "body"):
+    """One entry of an error's details.errors, in the shape request validation gives them:
+    where (`body`, `query`, `file`...) and the field's dotted path, its name, why, and a type."""
+    return _error_entry([source, *filter(None, field.split("."))], field, message, kind)
+
+
+def _error_entry(loc: list[str], field: str, message: str, kind: str) -> dict[str, Any]:
+    return {"loc": loc, "field": field, "message": message, "type": kind}
+
 
 class RateLimited(ApiError):
     status, code, message = 429, "rate_limited", "Too many requests; retry later."
@@ -130,14 +155,8 @@ def _validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
         field = loc[1:]
         if loc[:1] == ["body"] and len(field) > 1:
             field = field[1:]
-        cleaned.append(
-            {
-                "loc": loc,
-                "field": ".".join(field),
-                "message": str(error.get("msg", "")),
-                "type": str(error.get("type", "")),
-            }
-        )
+        message, kind = str(error.get("msg", "")), str(error.get("type", ""))
+        cleaned.append(_error_entry(loc, ".".join(field), message, kind))
     return {"errors": cleaned}
 
 

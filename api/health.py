@@ -13,6 +13,7 @@ from ninja_extra import ControllerBase, api_controller, route
 
 from api import startup
 from api.celery import app as celery_app
+from search.backends import get_backend
 
 logger = logging.getLogger("api.health")
 
@@ -57,8 +58,6 @@ def check_broker() -> None:
 
 
 def check_search() -> None:
-    from search.backends import get_backend
-
     get_backend().ping()
 
 

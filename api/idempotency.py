@@ -1,4 +1,4 @@
-"""Idempotency-Key handling for unsafe endpoints (DESIGN.md §6).
+"""Idempotency-Key handling for unsafe endpoints (docs/architecture.md §6).
 
 The first request with a key claims it by inserting its row, runs the operation and stores the
 answer, all in one transaction. A concurrent repeat's insert waits on that row: when the first
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.http import JsonResponse
 
 from api.errors import BadRequest, Conflict
 from api.models import IdempotencyRecord
@@ -32,6 +33,15 @@ class IdempotentResult:
     status_code: int
     body: Any
     replayed: bool
+
+
+def idempotent_response(result: IdempotentResult) -> JsonResponse:
+    """The stored answer as it was first rendered (its schema rendered it then): a repeat gets
+    the same bytes, marked `Idempotent-Replayed: true`."""
+    response = JsonResponse(result.body, status=result.status_code, safe=False)
+    if result.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 def fingerprint(payload: Any) -> str:

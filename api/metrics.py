@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
+from django.db import connections
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -42,7 +44,10 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 
+from api.celery import app
+from api.db_router import PRIMARY, REPLICA, replica_configured
 from api.errors import error_response
+from api.models import FailedTask
 
 logger = logging.getLogger("api.metrics")
 
@@ -112,8 +117,6 @@ def record_task_outcome(name: str, outcome: str, runtime: float | None = None) -
 # -- cluster-wide values, read at scrape time -----------------------------------------------------
 def queue_depths() -> dict[str, int]:
     """Ready messages per task queue and in the dead-letter queue (0 for a queue not declared)."""
-    from api.celery import app
-
     depths: dict[str, int] = {}
     with app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
@@ -138,10 +141,6 @@ def replica_lag() -> tuple[float, float] | None:
     Seconds: since the last transaction the replica replayed, when it has not replayed all the
     primary wrote so far; 0 when it has (an idle primary is not lag).
     """
-    from django.db import connections
-
-    from api.db_router import PRIMARY, REPLICA, replica_configured
-
     if not replica_configured():
         return None
     with connections[PRIMARY].cursor() as cursor:
@@ -225,10 +224,6 @@ class ClusterCollector:
         )
 
     def _failed_tasks(self) -> Iterator[Metric]:
-        from django.db.models import Count
-
-        from api.models import FailedTask
-
         counts = dict.fromkeys(FailedTask.Status.values, 0)
         for row in FailedTask.objects.values("status").annotate(n=Count("id")):
             counts[row["status"]] = row["n"]

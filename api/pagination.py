@@ -1,4 +1,4 @@
-"""Page-number pagination with a capped page size and a total count (DESIGN.md §6)."""
+"""Page-number pagination with a capped page size and a total count (docs/architecture.md §6)."""
 
 from __future__ import annotations
 

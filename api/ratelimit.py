@@ -1,4 +1,5 @@
-"""Rate limits kept in Redis, so every API process and server shares one count (DESIGN.md §6).
+"""Rate limits kept in Redis, so every API process and server shares one count
+(docs/architecture.md §6).
 
 Each limit is a sliding window log: a sorted set of hit timestamps per key, trimmed, counted and
 appended by one Lua script on Redis' own clock, so "5 per minute" means at most 5 in any 60 s,

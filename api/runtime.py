@@ -1,4 +1,4 @@
-"""The one place that decides between embedded and configured services (DESIGN.md §2).
+"""The one place that decides between embedded and configured services (docs/architecture.md §2).
 
 With no environment variables the database is embedded PostgreSQL and cache, rate limits and the
 Celery broker are embedded Redis, all under .data/<profile>/. DATABASE_URL, REDIS_URL and

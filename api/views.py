@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from ninja.openapi.docs import Redoc
 
+from api.api import api
 from api.errors import error_response, unhandled_response
 from api.middleware import wants_json
 
@@ -35,6 +36,4 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def redoc(request: HttpRequest) -> HttpResponse:
-    from api.api import api
-
     return Redoc().render_page(request, api)

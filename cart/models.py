@@ -1,4 +1,4 @@
-"""Carts, their lines, coupons and coupon redemptions (DESIGN.md §3).
+"""Carts, their lines, coupons and coupon redemptions (docs/architecture.md §3).
 
 A cart belongs to a customer (one open cart each) or to a guest who holds its token; only a
 SHA-256 of the token is stored, so a copy of the table opens no cart. Prices are never stored on a

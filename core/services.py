@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api import ratelimit
-from api.errors import InvalidInput, NotFound
+from api.errors import InvalidInput, NotFound, field_error
 from core import tasks
 from core.errors import (
     AddressLimitReached,
@@ -33,7 +33,7 @@ def _field_errors(errors: dict[str, list[str]], *, code: str = "invalid") -> dic
     """Field errors in the shape api/errors.py gives validation errors."""
     return {
         "errors": [
-            {"loc": ["body", "payload", field], "field": field, "message": message, "type": code}
+            field_error(field, message, code)
             for field, messages in errors.items()
             for message in messages
         ]

@@ -4,8 +4,9 @@ Every test module is marked `django_db` (so that pytest-django creates the test 
 writes nothing through the test's own connection: the server process commits what it does.
 
 1. `shop` (once for the package): seeds a small demo shop into the test database (committed, so the
-   server process sees it), starts the dev server on it (testing/servers.py), and places orders
-   through the server's own API: one awaiting payment, one paid.
+   server process sees it) with a row of most admin models, starts the dev server on it
+   (testing/servers.py), and places orders through the server's own API: one awaiting payment,
+   one paid, one with a coupon.
 2. `page` (per test): the session's Chromium, signed out, with its console log drained. When the
    test fails, the screenshot and everything the console said are kept under .data/browser/.
 3. After the last browser test the database and the cache are emptied again (as a transactional
@@ -20,6 +21,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -30,14 +32,23 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
+from django_celery_beat.models import ClockedSchedule, SolarSchedule
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from api.models import FailedTask
-from core.models import User
+from cart.models import Coupon, CouponKind
+from core.models import Address, SentEmail, User
+from orders.inventory import inventory_upload_create, inventory_upload_process
+from orders.models import LowStockAlert, Order
+from orders.reports import sales_reports_write
+from payments.models import WebhookEvent
+from payments.tasks import payment_refund_task
 from products.models import Variant
+from search.models import Synonym
+from search.services import search_query_record
 from testing import browser, servers
 
 ARTIFACTS = Path(settings.DATA_DIR) / "browser"
@@ -58,7 +69,8 @@ class Shop:
     base: str
     staff: tuple[str, str] = (settings.DEMO_STAFF_EMAIL, settings.DEMO_STAFF_PASSWORD)
     viewer: tuple[str, str] = (VIEWER_EMAIL, VIEWER_PASSWORD)
-    orders: dict[str, str] = field(default_factory=dict)  # "paid" / "pending" -> order number
+    # "pending", "paid", "coupon" (awaiting payment, with WELCOME10) -> order number
+    orders: dict[str, str] = field(default_factory=dict)
 
     def api(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -71,7 +83,7 @@ class Shop:
         return response.json()["access"]
 
 
-def _place_order(shop: Shop, variant_id: int) -> str:
+def _place_order(shop: Shop, variant_id: int, coupon: str = "") -> str:
     with shop.api() as http:
         cart = http.post("/api/cart")
         assert cart.status_code == 201, cart.text
@@ -82,6 +94,11 @@ def _place_order(shop: Shop, variant_id: int) -> str:
             headers={"X-Cart-Token": token},
         )
         assert added.status_code == 201, added.text
+        if coupon:
+            applied = http.post(
+                "/api/cart/coupon", json={"code": coupon}, headers={"X-Cart-Token": token}
+            )
+            assert applied.status_code == 200, applied.text
         placed = http.post(
             "/api/checkout",
             json={"email": "ada@example.com", "shipping_address": ADDRESS},
@@ -115,6 +132,43 @@ def _failed_task() -> FailedTask:
     )
 
 
+def _admin_rows(actor: User) -> None:
+    """A row for each admin page the seed and the orders leave empty, so that the admin crawl
+    (test_admin_crawl.py) opens a change page of every model it can."""
+    customer = User.objects.get(email=settings.DEMO_CUSTOMER_EMAIL)
+    Address.objects.create(user=customer, is_default_shipping=True, **ADDRESS)
+    Coupon.objects.create(code="WELCOME10", kind=CouponKind.PERCENT, value=Decimal("10.00"))
+    SentEmail.objects.create(
+        event_key=f"welcome:{customer.pk}",
+        template="welcome",
+        recipient=customer.email,
+        subject="Welcome to Emporium",
+    )
+    variant = Variant.objects.order_by("-pk").first()
+    LowStockAlert.objects.create(variant=variant, stock_at_alert=1, threshold=5)
+    Synonym.objects.create(terms="sofa, couch")
+    search_query_record(query="zeppelin", total=0)
+    sales_reports_write(days=1)
+    upload = inventory_upload_create(
+        filename="stock.csv", content=f"sku,delta\n{variant.sku},2\nNO-SUCH-SKU,1\n", actor=actor
+    )
+    inventory_upload_process(upload_id=upload.pk)
+    WebhookEvent.objects.create(
+        provider="stripe", event_id="evt_admin_crawl", type="charge.updated", payload={}
+    )
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    SolarSchedule.objects.create(
+        event="sunrise", latitude=Decimal("48.85"), longitude=Decimal("2.35")
+    )
+
+
+def _refund_as_the_worker_would(number: str) -> None:
+    """The refund task the staff refund enqueued (no worker runs here), run in this process."""
+    order = Order.objects.get(number=number)
+    event = order.events.order_by("-id").first()
+    payment_refund_task.run(order.pk, "1.00", f"event-{event.pk}")
+
+
 def _local_storage(root: Path) -> dict:
     return {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -132,22 +186,32 @@ def shop(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shop]
         call_command("seed_demo", products=24, no_progress=True, stdout=io.StringIO())
         _viewer()
         _failed_task()
+        _admin_rows(User.objects.get(email=settings.DEMO_STAFF_EMAIL))
         variants = list(
             Variant.objects.filter(is_active=True, stock_quantity__gt=2).values_list(
                 "pk", flat=True
-            )[:2]
+            )[:3]
         )
     try:
         with servers.runserver(log=ARTIFACTS / "server.log", MEDIA_ROOT=str(media)) as base:
             shop = Shop(base=base)
             shop.orders["pending"] = _place_order(shop, variants[0])
             shop.orders["paid"] = _place_order(shop, variants[1])
+            shop.orders["coupon"] = _place_order(shop, variants[2], coupon="WELCOME10")
             with shop.api(shop.token(*shop.staff)) as http:
-                paid = http.post(
-                    f"/api/staff/orders/{shop.orders['paid']}/mark-paid",
-                    json={"note": "bank transfer arrived"},
+                for name in ("paid", "coupon"):
+                    paid = http.post(
+                        f"/api/staff/orders/{shop.orders[name]}/mark-paid",
+                        json={"note": "bank transfer arrived"},
+                    )
+                    assert paid.status_code == 200, paid.text
+                refunded = http.post(
+                    f"/api/staff/orders/{shop.orders['coupon']}/refund",
+                    json={"amount": "1.00", "note": "a scratch on the box"},
                 )
-            assert paid.status_code == 200, paid.text
+                assert refunded.status_code == 200, refunded.text
+            with django_db_blocker.unblock():
+                _refund_as_the_worker_would(shop.orders["coupon"])
             yield shop
     finally:
         with django_db_blocker.unblock():

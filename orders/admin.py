@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminFileFieldWidget
 
 from api.errors import ApiError
 from orders import inventory, services
@@ -30,6 +31,7 @@ from orders.models import (
 )
 from orders.reports import sales_reports_write
 from payments.models import Payment
+from payments.services import payment_record_manual
 
 # The admin's start page: orders.dashboard.dashboard_callback fills it.
 admin.site.index_template = "admin/emporium_index.html"
@@ -193,8 +195,6 @@ class OrderAdmin(ModelAdmin):
     # -- bulk actions -----------------------------------------------------------------------------
     @action(description="Mark paid (manual payments)", permissions=["change"])
     def mark_paid(self, request: HttpRequest, queryset):
-        from payments.services import payment_record_manual
-
         def call(order):
             payment_record_manual(order=order, actor=request.user, note="Marked paid in the admin")
 
@@ -356,7 +356,12 @@ class LowStockAlertAdmin(ModelAdmin):
 
 
 class InventoryUploadForm(forms.Form):
-    file = forms.FileField(help_text="UTF-8 CSV: sku, quantity or delta, optional note.")
+    # Unfold's widget: its script fills the file name into the widget's own text box, and
+    # throws on a plain file input, which has none.
+    file = forms.FileField(
+        help_text="UTF-8 CSV: sku, quantity or delta, optional note.",
+        widget=UnfoldAdminFileFieldWidget,
+    )
 
 
 @admin.register(InventoryUpload)

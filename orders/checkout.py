@@ -1,4 +1,4 @@
-"""Checkout (DESIGN.md §4): a cart becomes an order once, without overselling.
+"""Checkout (docs/architecture.md §4): a cart becomes an order once, without overselling.
 
     result = checkout(user=..., cart_token=..., idempotency_key=..., data=CheckoutData(...))
 
@@ -17,6 +17,7 @@ and the confirmation email, the low-stock check and the catalog refresh go out a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,7 @@ from core.selectors import address_default, address_get, user_may_checkout
 from orders import tasks
 from orders.errors import CartCheckedOut, CartEmpty, PaymentUnavailable, VariantUnavailable
 from orders.models import NUMBER_SEQUENCE, Order, OrderEvent, OrderLine, OrderStatus
+from orders.selectors import order_detail_by_id
 from payments.providers import PaymentProviderError, provider_names
 from payments.services import payment_create, payment_for_order, payment_start
 from products.models import StockReason, Variant
@@ -57,13 +59,7 @@ class CheckoutData:
 
 
 def _field_error(field: str, message: str, code: str) -> InvalidInput:
-    return InvalidInput(
-        message,
-        code=code,
-        details={
-            "errors": [{"loc": ["body", field], "field": field, "message": message, "type": code}]
-        },
-    )
+    return InvalidInput.for_field(field, message, kind=code, code=code)
 
 
 SNAPSHOT_FIELDS = (
@@ -292,10 +288,9 @@ def checkout_owner(*, user: Any, cart_token: str | None) -> tuple[str, int | Non
     return f"cart:{cart.pk}", cart.pk
 
 
-def checkout_followup(order_id: int) -> tuple[int, dict[str, Any]]:
-    """After the order committed: start its payment (outside any lock) and build the answer."""
-    from orders.selectors import order_out
-
+def checkout_followup(order_id: int) -> Order:
+    """After the order committed: start its payment (outside any lock); the order, with what its
+    answer renders."""
     payment = payment_for_order(order_id)
     if payment is not None:
         try:
@@ -304,14 +299,21 @@ def checkout_followup(order_id: int) -> tuple[int, dict[str, Any]]:
             raise PaymentUnavailable(
                 details={"order_number": payment.order.number, "error": str(exc)}
             ) from exc
-    return 201, order_out(order_id, include_token=True)
+    return order_detail_by_id(order_id)
 
 
 def checkout(
-    *, user: Any, cart_token: str | None, idempotency_key: str, data: CheckoutData, payload: Any
+    *,
+    user: Any,
+    cart_token: str | None,
+    idempotency_key: str,
+    data: CheckoutData,
+    payload: Any,
+    answer: Callable[[Order], tuple[int, Any]],
 ) -> IdempotentResult:
-    """POST /api/checkout: the same key and body answer the same order (201, identical body);
-    the same key with another body is a 409; a checked-out cart never becomes a second order."""
+    """POST /api/checkout: the same key and body answer the same order (identical status and
+    body, as `answer` rendered them the first time); the same key with another body is a 409; a
+    checked-out cart never becomes a second order."""
     owner, cart_id = checkout_owner(user=user, cart_token=cart_token)
     return run_idempotent_with_followup(
         scope="checkout",
@@ -321,5 +323,5 @@ def checkout(
         operation=lambda: (
             order_place(user=user, cart_id=cart_id, data=data, idempotency_key=idempotency_key).pk
         ),
-        followup=checkout_followup,
+        followup=lambda order_id: answer(checkout_followup(order_id)),
     )

@@ -4,12 +4,12 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Header, Path, Query, Status, UploadedFile
+from ninja import File, Header, Path, Query, UploadedFile
 from ninja_extra import api_controller, route
 from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth, OptionalJWTAuth
-from api.idempotency import HEADER, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.schemas import ErrorOut
@@ -17,8 +17,7 @@ from cart.controllers import CartToken, FastControllerBase
 from cart.selectors import caller_user
 from orders import checkout as checkout_service
 from orders import inventory, reports, selectors, services
-from orders.errors import InvalidTransition
-from orders.models import InventoryUpload
+from orders.models import Order
 from orders.schemas import (
     ORDER_TOKEN_HEADER,
     CancelIn,
@@ -39,8 +38,9 @@ from orders.schemas import (
     StaffOrderListItemOut,
     StaffOrderOut,
 )
-from orders.state import CUSTOMER_CANCELLABLE
 from payments.schemas import OrderPaymentOut
+from payments.selectors import payment_for_customer
+from payments.services import payment_record_manual, payment_review_resolve
 
 ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 STAFF_ERRORS = {**ERRORS, 403: ErrorOut}
@@ -99,10 +99,14 @@ class CheckoutController(FastControllerBase):
             idempotency_key=key,
             data=data,
             payload=payload.model_dump(mode="json"),
+            answer=self._answer,
         )
-        if result.replayed:
-            self.context.response.headers["Idempotent-Replayed"] = "true"
-        return Status(result.status_code, result.body)
+        return idempotent_response(result)
+
+    @staticmethod
+    def _answer(order: Order) -> tuple[int, dict[str, Any]]:
+        # Stored as the key's answer: every repeat gets these same bytes.
+        return 201, OrderOut.from_orm(order).model_dump(mode="json")
 
 
 @api_controller("/orders", tags=["orders"], auth=OptionalJWTAuth())
@@ -126,7 +130,7 @@ class OrderController(FastControllerBase):
         order = selectors.order_for_customer(
             number=number, user=self.context.request.auth, token=x_order_token
         )
-        return selectors.order_data(selectors.order_detail(order))
+        return selectors.order_detail(order)
 
     @route.get(
         "/{number}/payment",
@@ -134,8 +138,6 @@ class OrderController(FastControllerBase):
         summary="The order's payment: status and what the client needs to pay (client_secret)",
     )
     def payment(self, number: Path[OrderNumber], x_order_token: str | None = OrderToken()):
-        from payments.selectors import payment_for_customer
-
         order = selectors.order_for_customer(
             number=number, user=self.context.request.auth, token=x_order_token
         )
@@ -154,18 +156,10 @@ class OrderController(FastControllerBase):
     ):
         user = self.context.request.auth
         order = selectors.order_for_customer(number=number, user=user, token=x_order_token)
-        if order.status not in CUSTOMER_CANCELLABLE:
-            raise InvalidTransition(
-                "This order can no longer be cancelled.",
-                details={"number": order.number, "status": order.status, "to": "cancelled"},
-            )
-        services.order_cancel(
-            order_id=order.pk,
-            actor=caller_user(user),
-            actor_type="customer",
-            note=payload.reason,
+        services.order_cancel_by_customer(
+            order_id=order.pk, user=caller_user(user), note=payload.reason
         )
-        return selectors.order_data(selectors.order_detail(order))
+        return selectors.order_detail(order)
 
 
 # -- staff ----------------------------------------------------------------------------------------
@@ -177,8 +171,8 @@ def perm(codename: str) -> list:
 
 @api_controller("/staff/orders", tags=["staff: orders"], auth=JWTAuth())
 class StaffOrderController(FastControllerBase):
-    def _out(self, order) -> dict[str, Any]:
-        return selectors.staff_order_data(selectors.order_detail(order))
+    def _out(self, order: Order) -> Order:
+        return selectors.order_detail(order)
 
     @route.get(
         "",
@@ -205,8 +199,6 @@ class StaffOrderController(FastControllerBase):
         summary="The money of a manual payment arrived: the order becomes paid",
     )
     def mark_paid(self, request: HttpRequest, number: Path[OrderNumber], payload: StaffNoteIn):
-        from payments.services import payment_record_manual
-
         order = selectors.order_get(number=number)
         payment_record_manual(order=order, actor=request.user, note=payload.note)
         return self._out(order)
@@ -224,8 +216,6 @@ class StaffOrderController(FastControllerBase):
     def review_resolved(
         self, request: HttpRequest, number: Path[OrderNumber], payload: ReviewResolvedIn
     ):
-        from payments.services import payment_review_resolve
-
         order = selectors.order_get(number=number)
         payment_review_resolve(order_id=order.pk, actor=request.user, note=payload.note)
         return self._out(order)
@@ -352,7 +342,7 @@ class StaffInventoryController(FastControllerBase):
             upload = inventory.inventory_upload_create(
                 filename=file.name or "inventory.csv", content=content, actor=request.user
             )
-            return 202, inventory.upload_out(upload)
+            return 202, InventoryUploadOut.from_orm(upload).model_dump(mode="json")
 
         result = run_idempotent(
             scope="inventory.upload",
@@ -361,7 +351,7 @@ class StaffInventoryController(FastControllerBase):
             payload={"sha256": inventory.digest(content)},
             operation=operation,
         )
-        return Status(result.status_code, result.body)
+        return idempotent_response(result)
 
     @route.get(
         "/uploads",
@@ -370,7 +360,7 @@ class StaffInventoryController(FastControllerBase):
     )
     @paginate(PageNumberPagination)
     def uploads(self):
-        return InventoryUpload.objects.defer("content", "results").order_by("-created_at", "-id")
+        return inventory.upload_list()
 
     @route.get(
         "/uploads/{upload_id}",

@@ -41,10 +41,13 @@ def dashboard_data(days: int = CHART_DAYS) -> dict[str, Any]:
         ],
     }
     options = {
+        # Options given replace Unfold's defaults: without this the canvas keeps its width:height
+        # attribute ratio and the chart grows as tall as the card is wide, not the 320 px asked.
+        "maintainAspectRatio": False,
         "scales": {
             "y": {"position": "left", "beginAtZero": True},
             "y1": {"position": "right", "beginAtZero": True, "grid": {"drawOnChartArea": False}},
-        }
+        },
     }
     low = list(low_stock_variants()[:10])
     recent = list(Order.objects.order_by("-placed_at", "-id")[:10])

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from api.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
@@ -38,13 +39,7 @@ def digest(content: str) -> str:
 
 
 def _invalid(message: str, code: str = "inventory_csv_invalid") -> InvalidInput:
-    return InvalidInput(
-        message,
-        code=code,
-        details={
-            "errors": [{"loc": ["body", "file"], "field": "file", "message": message, "type": code}]
-        },
-    )
+    return InvalidInput.for_field("file", message, kind=code, code=code)
 
 
 def read_upload(file: Any) -> str:
@@ -184,20 +179,8 @@ def inventory_upload_process(*, upload_id: int) -> InventoryUpload:
     return upload
 
 
-def upload_out(upload: InventoryUpload) -> dict[str, Any]:
-    return {
-        "id": upload.pk,
-        "filename": upload.filename,
-        "status": upload.status,
-        "note": upload.note,
-        "rows_total": upload.rows_total,
-        "rows_applied": upload.rows_applied,
-        "rows_unchanged": upload.rows_unchanged,
-        "rows_failed": upload.rows_failed,
-        "error": upload.error,
-        "created_at": upload.created_at.isoformat(),
-        "processed_at": upload.processed_at.isoformat() if upload.processed_at else None,
-    }
+def upload_list() -> QuerySet[InventoryUpload]:
+    return InventoryUpload.objects.defer("content", "results").order_by("-created_at", "-id")
 
 
 def upload_get(upload_id: int) -> InventoryUpload:

@@ -128,14 +128,8 @@ def _check_range(date_from: date, date_to: date) -> None:
     elif (date_to - date_from).days >= MAX_DAYS:
         problem = f"At most {MAX_DAYS} days at a time."
     if problem:
-        raise InvalidInput(
-            problem,
-            code="invalid_date_range",
-            details={
-                "errors": [
-                    {"loc": ["query", "to"], "field": "to", "message": problem, "type": "range"}
-                ]
-            },
+        raise InvalidInput.for_field(
+            "to", problem, kind="range", code="invalid_date_range", source="query"
         )
 
 

@@ -2,6 +2,10 @@
 
 No input carries a price, total, discount or status the server would store: InputSchema refuses
 any unknown field with a 422, and every amount comes from the database.
+
+The order schemas render an Order as orders.selectors.order_detail fetched it (lines, events and
+payments prefetched, payments newest first): fields come from its attributes, and what is not an
+attribute is a `resolve_<field>` here.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pydantic import Field, model_validator
 
 from api.schemas import Email, InputSchema, SingleLine
 from core.schemas import AddressSnapshot, CountryCode, Name, Phone
+from orders.models import Order, OrderEvent
+from orders.state import CUSTOMER_CANCELLABLE
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Note = Annotated[SingleLine, Field(max_length=500)]
@@ -100,8 +106,27 @@ class PaymentOut(Schema):
 
 
 class HistoryOut(Schema):
+    """A status the order entered (an OrderEvent of kind placed or status)."""
+
     status: str
     at: datetime
+
+    @staticmethod
+    def resolve_status(event: OrderEvent) -> str:
+        return event.to_status
+
+    @staticmethod
+    def resolve_at(event: OrderEvent) -> datetime:
+        return event.created_at
+
+
+def _latest_payment(order: Order):
+    payments = order.payments.all()  # prefetched, newest first
+    return payments[0] if payments else None
+
+
+def _flagged_payments(order: Order) -> list:
+    return [payment for payment in order.payments.all() if payment.needs_review]
 
 
 class OrderOut(Schema):
@@ -134,6 +159,31 @@ class OrderOut(Schema):
     payment: PaymentOut | None
     history: list[HistoryOut]
     can_cancel: bool
+
+    @staticmethod
+    def resolve_coupon_code(order: Order) -> str | None:
+        return order.coupon_code or None
+
+    @staticmethod
+    def resolve_tracking_number(order: Order) -> str | None:
+        return order.tracking_number or None
+
+    @staticmethod
+    def resolve_carrier(order: Order) -> str | None:
+        return order.carrier or None
+
+    @staticmethod
+    def resolve_payment(order: Order):
+        return _latest_payment(order)
+
+    @staticmethod
+    def resolve_history(order: Order) -> list[OrderEvent]:
+        shown = (OrderEvent.Kind.PLACED, OrderEvent.Kind.STATUS)
+        return [event for event in order.events.all() if event.kind in shown]
+
+    @staticmethod
+    def resolve_can_cancel(order: Order) -> bool:
+        return order.status in CUSTOMER_CANCELLABLE
 
 
 class OrderListItemOut(Schema):
@@ -205,6 +255,18 @@ class StaffEventOut(Schema):
     data: dict[str, Any]
     created_at: datetime
 
+    @staticmethod
+    def resolve_from_status(event: OrderEvent) -> str | None:
+        return event.from_status or None
+
+    @staticmethod
+    def resolve_to_status(event: OrderEvent) -> str | None:
+        return event.to_status or None
+
+    @staticmethod
+    def resolve_actor_email(event: OrderEvent) -> str | None:
+        return event.actor.email if event.actor else None
+
 
 class StaffOrderOut(OrderOut):
     id: int
@@ -216,6 +278,15 @@ class StaffOrderOut(OrderOut):
     review_reason: str = ReviewReason()
     payments: list[StaffPaymentOut]
     events: list[StaffEventOut]
+
+    @staticmethod
+    def resolve_needs_review(order: Order) -> bool:
+        return bool(_flagged_payments(order))
+
+    @staticmethod
+    def resolve_review_reason(order: Order) -> str:
+        flagged = _flagged_payments(order)  # newest first
+        return flagged[0].review_reason if flagged else ""
 
 
 class StaffOrderFilter(Schema):

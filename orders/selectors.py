@@ -1,4 +1,5 @@
-"""Reads of orders: who may see one, the answers, and the lists (bounded queries each).
+"""Reads of orders: who may see one, the order with what its schemas render, and the lists
+(bounded queries each).
 
 An order is the customer's own (their account placed it) or opened by its number plus its token
 (what a guest got at checkout); anything else looks exactly like a missing order (404).
@@ -15,7 +16,6 @@ from django.utils.crypto import constant_time_compare
 
 from orders.errors import OrderNotFound
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from orders.state import CUSTOMER_CANCELLABLE
 from payments.models import Payment
 
 
@@ -58,130 +58,13 @@ def _detail_queryset() -> QuerySet[Order]:
     )
 
 
-def _money(order: Order) -> dict[str, Any]:
-    return {
-        "currency": order.currency,
-        "subtotal": order.subtotal,
-        "discount_total": order.discount_total,
-        "shipping_total": order.shipping_total,
-        "tax_total": order.tax_total,
-        "grand_total": order.grand_total,
-        "refunded_total": order.refunded_total,
-    }
-
-
-def _line(line: OrderLine) -> dict[str, Any]:
-    return {
-        "id": line.pk,
-        "product_id": line.product_id,
-        "variant_id": line.variant_id,
-        "product_name": line.product_name,
-        "variant_name": line.variant_name,
-        "sku": line.sku,
-        "attributes": line.attributes,
-        "unit_price": line.unit_price,
-        "quantity": line.quantity,
-        "line_total": line.line_total,
-    }
-
-
-def _payment(payment: Payment | None, *, staff: bool = False) -> dict[str, Any] | None:
-    if payment is None:
-        return None
-    data = {
-        "provider": payment.provider,
-        "status": payment.status,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "refunded_amount": payment.refunded_amount,
-        "client_data": payment.client_data,
-    }
-    if staff:
-        data.update(
-            id=payment.pk,
-            provider_reference=payment.provider_reference,
-            error=payment.error,
-            needs_review=payment.needs_review,
-            review_reason=payment.review_reason,
-            created_at=payment.created_at,
-            updated_at=payment.updated_at,
-        )
-    return data
-
-
-def order_data(order: Order) -> dict[str, Any]:
-    """The customer's view of an order (OrderOut), from an order fetched by _detail_queryset."""
-    payments = list(order.payments.all())
-    return {
-        "number": order.number,
-        "token": order.token,
-        "status": order.status,
-        "email": order.email,
-        **_money(order),
-        "coupon_code": order.coupon_code or None,
-        "shipping_address": order.shipping_address,
-        "billing_address": order.billing_address,
-        "customer_note": order.customer_note,
-        "tracking_number": order.tracking_number or None,
-        "carrier": order.carrier or None,
-        "placed_at": order.placed_at,
-        "paid_at": order.paid_at,
-        "shipped_at": order.shipped_at,
-        "delivered_at": order.delivered_at,
-        "cancelled_at": order.cancelled_at,
-        "refunded_at": order.refunded_at,
-        "lines": [_line(line) for line in order.lines.all()],
-        "payment": _payment(payments[0] if payments else None),
-        "history": [
-            {"status": event.to_status, "at": event.created_at}
-            for event in order.events.all()
-            if event.kind in (OrderEvent.Kind.PLACED, OrderEvent.Kind.STATUS)
-        ],
-        "can_cancel": order.status in CUSTOMER_CANCELLABLE,
-    }
-
-
-def order_out(order_id: int, *, include_token: bool = True) -> dict[str, Any]:
-    """OrderOut as JSON types (stored as the checkout's idempotent answer): four queries."""
-    from orders.schemas import OrderOut
-
-    order = _detail_queryset().get(pk=order_id)
-    return OrderOut.model_validate(order_data(order)).model_dump(mode="json")
-
-
 def order_detail(order: Order) -> Order:
-    return _detail_queryset().get(pk=order.pk)
+    """The order with what OrderOut and StaffOrderOut render: three more queries, any size."""
+    return order_detail_by_id(order.pk)
 
 
-def staff_order_data(order: Order) -> dict[str, Any]:
-    """The staff view (StaffOrderOut): the customer's, plus ids, every payment and the full log."""
-    data = order_data(order)
-    flagged = [p for p in order.payments.all() if p.needs_review]  # newest first
-    data.update(
-        id=order.pk,
-        needs_review=bool(flagged),
-        review_reason=flagged[0].review_reason if flagged else "",
-        user_id=order.user_id,
-        payment_provider=order.payment_provider,
-        idempotency_key=order.idempotency_key,
-        stock_returned_at=order.stock_returned_at,
-        payments=[_payment(p, staff=True) for p in order.payments.all()],
-        events=[
-            {
-                "id": event.pk,
-                "kind": event.kind,
-                "from_status": event.from_status or None,
-                "to_status": event.to_status or None,
-                "actor_type": event.actor_type,
-                "actor_email": event.actor.email if event.actor else None,
-                "note": event.note,
-                "data": event.data,
-                "created_at": event.created_at,
-            }
-            for event in order.events.all()
-        ],
-    )
-    return data
+def order_detail_by_id(order_id: int) -> Order:
+    return _detail_queryset().get(pk=order_id)
 
 
 # -- lists ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from cart.models import Coupon, CouponRedemption
 from orders import state, tasks
 from orders.errors import InvalidTransition, RefundTooLarge
 from orders.models import Order, OrderEvent, OrderStatus
+from payments import tasks as payment_tasks
 from products.models import StockReason
 from products.services import StockChange, stock_adjust_many
 
@@ -57,7 +58,7 @@ def order_transition(
     check: Callable[[Order], None] | None = None,
     data: dict[str, Any] | None = None,
 ) -> Order:
-    """Move the order to `to` if DESIGN.md §4 allows it from where it is; else 409.
+    """Move the order to `to` if orders/state.py allows it from where it is; else 409.
 
     `check(order)` runs on the locked row before the change (raise to refuse); `fields` are set
     with the status. Writes the OrderEvent and, after commit, the status's email.
@@ -144,8 +145,6 @@ def _after_commit(order: Order, *, from_status: str, event: OrderEvent) -> None:
     if email_task is not None:
         email_task.delay_on_commit(order.pk)
     if order.status == S.CANCELLED:
-        from payments import tasks as payment_tasks
-
         payment_tasks.payment_cancel_task.delay_on_commit(order.pk)
         if from_status == S.PAID:
             payment_tasks.payment_refund_task.delay_on_commit(
@@ -181,18 +180,8 @@ def order_ship(
 ) -> Order:
     tracking_number = tracking_number.strip()
     if not tracking_number:
-        raise InvalidInput(
-            "A tracking number is required.",
-            details={
-                "errors": [
-                    {
-                        "loc": ["body", "tracking_number"],
-                        "field": "tracking_number",
-                        "message": "A tracking number is required.",
-                        "type": "required",
-                    }
-                ]
-            },
+        raise InvalidInput.for_field(
+            "tracking_number", "A tracking number is required.", kind="required"
         )
     return order_transition(
         order_id=order_id,
@@ -226,6 +215,26 @@ def order_cancel(
         actor_type=actor_type,
         note=note,
         check=check,
+    )
+
+
+def order_cancel_by_customer(*, order_id: int, user: Any = None, note: str = "") -> Order:
+    """A customer's own cancel (their account's order, or a guest's with its token): only while
+    the order is pending payment or paid (state.CUSTOMER_CANCELLABLE); later it is staff's."""
+
+    def customer_may_cancel(order: Order) -> None:
+        if order.status not in state.CUSTOMER_CANCELLABLE:
+            raise InvalidTransition(
+                "This order can no longer be cancelled.",
+                details={"number": order.number, "status": order.status, "to": S.CANCELLED},
+            )
+
+    return order_cancel(
+        order_id=order_id,
+        actor=user,
+        actor_type=Actor.CUSTOMER,
+        note=note,
+        check=customer_may_cancel,
     )
 
 
@@ -278,8 +287,6 @@ def order_refund(
             _restock(order, actor=actor)
         tasks.order_refunded_send_task.delay_on_commit(order.pk, event.pk)
         if via_provider:
-            from payments import tasks as payment_tasks
-
             payment_tasks.payment_refund_task.delay_on_commit(
                 order.pk, str(amount), f"event-{event.pk}", restock
             )

@@ -1,4 +1,4 @@
-"""The order status machine (DESIGN.md §4): the only transitions there are.
+"""The order status machine (docs/architecture.md §4): the only transitions there are.
 
     pending_payment -> paid -> shipped -> delivered
     pending_payment | paid -> cancelled

@@ -2,7 +2,7 @@
 
 The row is written in the checkout transaction (status `created`); the provider is called after
 the commit (payments.services.payment_start) and its answer recorded here. Statuses only move
-forward (payments.services refuses to move a succeeded payment back to pending or failed).
+forward (payments/state.py: a succeeded payment never goes back to pending or failed).
 """
 
 from __future__ import annotations
@@ -25,37 +25,6 @@ class PaymentStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded in full"
-
-
-# Where each status may go next; anything else is ignored (a late event never moves it back).
-PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    PaymentStatus.CREATED: frozenset(
-        {
-            PaymentStatus.PENDING,
-            PaymentStatus.SUCCEEDED,
-            PaymentStatus.FAILED,
-            PaymentStatus.CANCELLED,
-        }
-    ),
-    PaymentStatus.PENDING: frozenset(
-        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
-    ),
-    PaymentStatus.FAILED: frozenset(
-        {PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.CANCELLED}
-    ),
-    PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}),
-    PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.REFUNDED}),
-    PaymentStatus.CANCELLED: frozenset(),
-    PaymentStatus.REFUNDED: frozenset(),
-}
-
-# Where a payment goes back to when a refund counted into it fails later at the provider (the
-# money never left): only these, and only for that. Kept apart from PAYMENT_TRANSITIONS so that
-# a re-read intent (Stripe still says `succeeded` for a refunded one) never moves it back.
-REFUND_FAILED_TRANSITIONS: dict[str, frozenset[str]] = {
-    PaymentStatus.REFUNDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.SUCCEEDED}),
-    PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.SUCCEEDED}),
-}
 
 
 class Payment(models.Model):

@@ -19,7 +19,7 @@ per request path with `fail(...)`: "timeout" processes the request and answers o
 without doing anything. Every request is recorded in `requests` (method, path, idempotency key,
 params).
 
-`manage.py stripe_standin` runs it on its own for local development (see README, Payments).
+`manage.py stripe_standin` runs it on its own for local development (see docs/payments.md).
 """
 
 from __future__ import annotations

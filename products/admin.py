@@ -18,9 +18,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminTextInputWidget
 
+from api.errors import ApiError
 from products import services
-from products.attributes import definitions_for_category, fill_typed_value
+from products.attribute_values import fill_typed_value
+from products.attributes import definitions_for_category
 from products.csv_io import MODES, export_rows, import_csv
 from products.models import (
     AttributeDefinition,
@@ -168,7 +171,11 @@ class AttributeDefinitionAdmin(StructureAdmin):
 class AttributeValueForm(forms.ModelForm):
     """One text box for the value, whatever the type; checked against the definition."""
 
-    value = forms.CharField(max_length=255, help_text="true/false for yes-no attributes.")
+    value = forms.CharField(
+        max_length=255,
+        help_text="true/false for yes-no attributes.",
+        widget=UnfoldAdminTextInputWidget,  # a declared field gets no admin widget of its own
+    )
     variant_level = False
 
     class Meta:
@@ -244,8 +251,10 @@ class VariantForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The page carries the stock it showed, so an edit is applied as a difference.
-        self.fields["stock_quantity"].show_hidden_initial = True
+        # The page carries the stock it showed, so an edit is applied as a difference. A
+        # view-only page has no stock field: the admin leaves read-only fields out of the form.
+        if "stock_quantity" in self.fields:
+            self.fields["stock_quantity"].show_hidden_initial = True
 
     def clean_sku(self):
         sku = self.cleaned_data["sku"].strip().upper()
@@ -283,8 +292,6 @@ class ProductImageForm(forms.ModelForm):
     def clean_image(self):
         image = self.cleaned_data["image"]
         if image and "image" in self.changed_data:
-            from api.errors import ApiError
-
             try:
                 image_check(image)
             except ApiError as exc:
@@ -507,7 +514,11 @@ class ProductAdmin(ModelAdmin):
 
 
 class CsvImportForm(forms.Form):
-    file = forms.FileField(help_text="UTF-8 CSV in the export's format.")
+    # Unfold's widget: its script fills the file name into the widget's own text box, and
+    # throws on a plain file input, which has none.
+    file = forms.FileField(
+        help_text="UTF-8 CSV in the export's format.", widget=UnfoldAdminFileFieldWidget
+    )
     dry_run = forms.BooleanField(required=False, initial=True, help_text="Report only.")
     mode = forms.ChoiceField(
         choices=[

@@ -26,7 +26,8 @@ from django.db import transaction
 from tqdm import tqdm
 
 from api.errors import ApiError
-from products.attributes import coerce, definitions_for_category, values_for_definitions
+from products.attribute_values import coerce
+from products.attributes import definitions_for_category, values_for_definitions
 from products.models import (
     AttributeDefinition,
     Brand,

@@ -1,5 +1,5 @@
 """Catalog: categories (a tree), brands, attribute definitions, products, variants, images,
-typed attribute values, the stock ledger and reviews (DESIGN.md §3).
+typed attribute values, the stock ledger and reviews (docs/architecture.md §3).
 
 Derived columns (Category.path/depth, Product.price_min/price_max/rating_*) are kept by the model
 save or by products.services in the same transaction as the change that moves them.
@@ -19,6 +19,8 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr, Upper
 from django.utils import timezone
+
+from products.attribute_values import AttributeType, fill_typed_value
 
 ZERO = Decimal("0.00")
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -113,13 +115,6 @@ class Brand(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
-
-
-class AttributeType(models.TextChoices):
-    TEXT = "text", "Text"
-    NUMBER = "number", "Number"
-    BOOLEAN = "boolean", "Yes / no"
-    CHOICE = "choice", "Choice"
 
 
 class AttributeDefinition(TimeStamped):
@@ -316,13 +311,9 @@ class AttributeValue(models.Model):
 
     @property
     def display(self) -> str:
-        from products.attributes import display_value
-
-        return display_value(self)
+        return self.value_text
 
     def clean(self) -> None:
-        from products.attributes import fill_typed_value
-
         if self.definition_id:
             fill_typed_value(self, self.definition, self.typed_value)
 

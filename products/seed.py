@@ -22,7 +22,7 @@ from django.utils.text import slugify
 from tqdm import tqdm
 
 from core.models import User
-from products.attributes import coerce, filter_key
+from products.attribute_values import coerce, filter_key
 from products.models import (
     AttributeDefinition,
     AttributeType,

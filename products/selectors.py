@@ -28,7 +28,7 @@ from api import ratelimit
 from api.errors import InvalidInput, NotFound, RateLimited
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from products import catalog_sql
-from products.attributes import filter_key
+from products.attribute_values import filter_key
 from products.models import (
     AttributeDefinition,
     Brand,

@@ -5,8 +5,9 @@ GET /api/search builds a SearchQuery, asks the backend chosen by SEARCH_BACKEND
 `init_search` / `search_reindex` commands and the consistency beat task call the rest.
 
 Both backends index the same ProductDocument (search.documents builds them from the database in a
-bounded number of queries): the PostgreSQL backend keeps one row per product with its weighted
-tsvector, Elasticsearch one document per variant SKU, collapsed by product at query time.
+bounded number of queries): the PostgreSQL backend keeps one entry per variant carrying its
+product's weighted tsvector (and one card per product), Elasticsearch one document per variant
+SKU; both collapse by product at query time.
 """
 
 from __future__ import annotations
@@ -204,6 +205,11 @@ Progress = Callable[[int], None]  # called with the number of products just proc
 
 class SearchBackend(ABC):
     name: str
+
+    @classmethod
+    def from_settings(cls) -> SearchBackend:
+        """The backend configured by the settings (search.backends.get_backend)."""
+        return cls()
 
     @abstractmethod
     def ping(self) -> None:

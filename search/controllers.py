@@ -17,7 +17,7 @@ from ninja_extra.urls import remove_query_param, replace_query_param
 
 from api.errors import InvalidInput
 from api.pagination import MAX_PAGE_SIZE
-from products.attributes import filter_key
+from products.attribute_values import filter_key
 from products.models import AttributeDefinition
 from search import services
 from search.base import SearchQuery

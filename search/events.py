@@ -11,6 +11,12 @@ from collections.abc import Iterable
 
 from django.core.cache import cache
 
+from search.tasks import (
+    STRUCTURE_PENDING_KEY,
+    search_index_product_task,
+    search_structure_reindex_task,
+)
+
 logger = logging.getLogger("search.events")
 
 BATCH = 500
@@ -19,8 +25,6 @@ STRUCTURE_DELAY_SECONDS = 30
 
 
 def products_index_publish(product_ids: Iterable[int]) -> None:
-    from search.tasks import search_index_product_task
-
     ids = sorted({int(pk) for pk in product_ids})
     try:
         for start in range(0, len(ids), BATCH):
@@ -30,8 +34,6 @@ def products_index_publish(product_ids: Iterable[int]) -> None:
 
 
 def structure_reindex_publish() -> None:
-    from search.tasks import STRUCTURE_PENDING_KEY, search_structure_reindex_task
-
     try:
         if cache.add(STRUCTURE_PENDING_KEY, 1, timeout=STRUCTURE_DELAY_SECONDS * 20):
             search_structure_reindex_task.apply_async(countdown=STRUCTURE_DELAY_SECONDS)

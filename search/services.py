@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from search.backends import get_backend
 from search.base import SearchQuery, SearchResult, Suggestion
 from search.models import SearchQueryStat
+from search.pg.terms import normalise
 
 logger = logging.getLogger("search.services")
 
@@ -35,8 +36,6 @@ def search_run(*, query: SearchQuery) -> SearchResult:
 
 def search_query_record(*, query: str, total: int) -> None:
     """Count one search of this (normalised) query; never fails the search it counts."""
-    from search.pg.terms import normalise
-
     if not settings.SEARCH_QUERY_STATS_ENABLED:
         return
     text = normalise(query)

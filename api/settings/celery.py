@@ -1,4 +1,4 @@
-"""Celery: queues, routing, delivery guarantees and worker behaviour (DESIGN.md §5).
+"""Celery: queues, routing, delivery guarantees and worker behaviour (docs/architecture.md §5).
 
 Queues are named after the work. A task whose name equals a queue goes there; a name that starts
 with "<queue>." goes to that queue (reports.daily_sales -> reports); anything else (maintenance.*)

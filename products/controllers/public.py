@@ -1,11 +1,11 @@
 """Public catalog reads (cached JSON bytes) and customer reviews."""
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Path, Query, Router, Status
+from ninja import Header, Path, Query, Router
 
 from api import ratelimit
 from api.auth import JWTAuth
-from api.idempotency import HEADER, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import MAX_PAGE_SIZE, Page, PageNumberPagination
 from products import selectors, services
 from products.schemas import (
@@ -163,4 +163,4 @@ def review_create(
         payload={"slug": slug, **payload.model_dump(mode="json")},
         operation=operation,
     )
-    return Status(result.status_code, result.body)
+    return idempotent_response(result)

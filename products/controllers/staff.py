@@ -11,7 +11,8 @@ from ninja_extra import api_controller, route
 from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth
-from api.idempotency import HEADER, run_idempotent, validate_key
+from api.errors import InvalidInput
+from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from products import selectors, services
@@ -259,7 +260,7 @@ class StaffProductController(CatalogControllerBase):
             payload=payload.model_dump(mode="json"),
             operation=operation,
         )
-        return Status(result.status_code, result.body)
+        return idempotent_response(result)
 
     @route.get(
         "/products/{product_id}",
@@ -398,7 +399,7 @@ class StaffProductController(CatalogControllerBase):
             payload={"variant_id": variant_id, **payload.model_dump(mode="json")},
             operation=operation,
         )
-        return Status(result.status_code, result.body)
+        return idempotent_response(result)
 
     @route.post(
         "/stock-adjustments",
@@ -447,7 +448,7 @@ class StaffProductController(CatalogControllerBase):
             payload=payload.model_dump(mode="json"),
             operation=operation,
         )
-        return Status(result.status_code, result.body)
+        return idempotent_response(result)
 
     @route.get(
         "/variants/{variant_id}/stock-movements",
@@ -462,22 +463,8 @@ class StaffProductController(CatalogControllerBase):
 
 
 def _require_one_of(delta: int | None, quantity: int | None) -> None:
-    from api.errors import InvalidInput
-
     if (delta is None) == (quantity is None):
-        raise InvalidInput(
-            "Give either delta or quantity.",
-            details={
-                "errors": [
-                    {
-                        "loc": ["body", "delta"],
-                        "field": "delta",
-                        "message": "Give either delta or quantity.",
-                        "type": "one_of",
-                    }
-                ]
-            },
-        )
+        raise InvalidInput.for_field("delta", "Give either delta or quantity.", kind="one_of")
 
 
 def _image_out(image) -> dict:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import slugify
 
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, InvalidInput, NotFound, field_error
 
 
 def full_clean(obj: models.Model, *, exclude: list[str] | None = None, prefix: str = "") -> None:
@@ -24,15 +24,7 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, 
     items = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
     for field, messages in items:
         name = f"{prefix}{field}" if field and field != "__all__" else prefix.rstrip(".")
-        for message in messages:
-            errors.append(
-                {
-                    "loc": ["body", *filter(None, name.split("."))],
-                    "field": name,
-                    "message": message,
-                    "type": "invalid",
-                }
-            )
+        errors.extend(field_error(name, message) for message in messages)
     return errors
 
 
@@ -73,16 +65,5 @@ def reference_or_422(model: type[models.Model], pk: int | None, field: str) -> A
         return None
     obj = model.objects.filter(pk=pk).first()  # type: ignore[attr-defined]
     if obj is None:
-        raise InvalidInput(
-            details={
-                "errors": [
-                    {
-                        "loc": ["body", field],
-                        "field": field,
-                        "message": f"No such object: {pk}.",
-                        "type": "invalid_reference",
-                    }
-                ]
-            }
-        )
+        raise InvalidInput.for_field(field, f"No such object: {pk}.", kind="invalid_reference")
     return obj

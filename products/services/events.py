@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from api.cache import versions_bump
+from search.events import products_index_publish, structure_reindex_publish
 
 logger = logging.getLogger("products.events")
 
@@ -36,8 +37,6 @@ def products_changed(product_ids: Iterable[int]) -> None:
     versions_bump(LISTS_VERSION, *(product_version(pk) for pk in ids))
     # Already after commit: the search.index_product task re-reads these products (a deleted or
     # hidden one leaves the index).
-    from search.events import products_index_publish
-
     products_index_publish(ids)
 
 
@@ -55,8 +54,6 @@ def products_changed_on_commit(product_ids: Iterable[int]) -> None:
 def catalog_structure_changed() -> None:
     """Categories, brands or attribute definitions changed: every public answer is rebuilt."""
     versions_bump(LISTS_VERSION, STRUCTURE_VERSION)
-    from search.events import structure_reindex_publish
-
     structure_reindex_publish()
 
 

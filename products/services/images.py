@@ -64,20 +64,7 @@ def image_check(file: Any) -> str:
 
 
 def _invalid(message: str) -> InvalidInput:
-    return InvalidInput(
-        message,
-        code="invalid_image",
-        details={
-            "errors": [
-                {
-                    "loc": ["body", "file"],
-                    "field": "file",
-                    "message": message,
-                    "type": "invalid_image",
-                }
-            ]
-        },
-    )
+    return InvalidInput.for_field("file", message, kind="invalid_image", code="invalid_image")
 
 
 def product_image_add(

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from api.errors import Conflict, InvalidInput
+from api.errors import Conflict, InvalidInput, field_error
 from products.attributes import definitions_for_category, validate_values, values_for_definitions
 from products.models import (
     Brand,
@@ -21,6 +21,7 @@ from products.models import (
 from products.services.common import full_clean, get_or_404, reference_or_422, slug_free
 from products.services.common import unique_slug as _unique_slug
 from products.services.events import products_changed_on_commit
+from products.services.images import image_files_delete_on_commit
 from products.services.stock import StockChange, stock_adjust_many
 
 PRODUCT_FIELDS = {"name", "slug", "description", "base_price", "is_active", "is_featured"}
@@ -94,12 +95,11 @@ def _check_combinations_unique(combinations: Sequence[tuple], field: str = "vari
                 code="duplicate_variant",
                 details={
                     "errors": [
-                        {
-                            "loc": ["body", field, str(index), "attributes"],
-                            "field": f"{field}.{index}.attributes",
-                            "message": "Another variant has the same attribute values.",
-                            "type": "duplicate_variant",
-                        }
+                        field_error(
+                            f"{field}.{index}.attributes",
+                            "Another variant has the same attribute values.",
+                            "duplicate_variant",
+                        )
                     ]
                 },
             )
@@ -275,8 +275,6 @@ def product_update(*, product_id: int, actor: Any = None, **fields: Any) -> Prod
 
 @transaction.atomic
 def product_delete(*, product_id: int) -> None:
-    from products.services.images import image_files_delete_on_commit
-
     product = get_or_404(Product.objects.select_for_update(), product_id, "product")
     names = list(product.images.values_list("image", flat=True))
     product.delete()

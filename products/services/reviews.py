@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from api.errors import Conflict, NotFound
+from orders.selectors import user_received_product
 from products.models import Product, Review, ReviewStatus
 from products.services.common import get_or_404
 from products.services.events import products_changed_on_commit
@@ -16,8 +17,6 @@ from products.services.events import products_changed_on_commit
 
 def review_is_verified_purchase(user: Any, product: Product) -> bool:
     """Whether `user` bought `product`: a delivered order of theirs has a line for it."""
-    from orders.selectors import user_received_product  # orders builds on the catalog
-
     return user_received_product(user=user, product_id=product.pk)
 
 

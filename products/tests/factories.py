@@ -111,7 +111,7 @@ class ReviewFactory(factory.django.DjangoModelFactory):
 
 def set_value(owner, definition, raw):
     """Attach a validated attribute value to a product or a variant."""
-    from products.attributes import fill_typed_value
+    from products.attribute_values import fill_typed_value
 
     if isinstance(owner, Product):
         value = ProductAttributeValue(product=owner, definition=definition)

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from api.cache import versions_get
 from api.errors import InvalidInput
 from products import services
-from products.attributes import coerce, filter_key
+from products.attribute_values import coerce, filter_key
 from products.models import (
     AttributeType,
     Category,

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from products import services
-from products.attributes import fill_typed_value
+from products.attribute_values import fill_typed_value
 from products.models import Product, ProductImage, Variant, VariantAttributeValue
 from products.services.products import product_prices_refresh
 from products.tests.factories import (

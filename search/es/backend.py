@@ -23,6 +23,7 @@ from elastic_transport.client_utils import DEFAULT
 from elasticsearch import ApiError as ElasticsearchApiError
 from elasticsearch import Elasticsearch, NotFoundError, TransportError, helpers
 
+from products.models import AttributeDefinition, Category
 from search.base import (
     ConsistencyReport,
     IndexReport,
@@ -33,6 +34,7 @@ from search.base import (
     SearchResult,
     Suggestion,
 )
+from search.documents import product_documents, searchable_product_count, searchable_product_ids
 from search.es import documents, mapping, queries, results
 from search.es.errors import SearchUnavailable
 from search.models import ReindexCheckpoint, Synonym
@@ -87,6 +89,10 @@ class ElasticsearchBackend(SearchBackend):
     def __init__(self, url: str) -> None:
         self.url = url
         self.alias = mapping.alias_name()
+
+    @classmethod
+    def from_settings(cls) -> ElasticsearchBackend:
+        return cls(settings.ELASTICSEARCH_URL)
 
     @property
     def client(self) -> Elasticsearch:
@@ -172,8 +178,6 @@ class ElasticsearchBackend(SearchBackend):
         )
 
     def labels(self, response: dict) -> results.Labels:
-        from products.models import AttributeDefinition, Category
-
         aggs = response.get("aggregations", {})
         slugs = [b["key"] for b in aggs.get("f_category", {}).get("values", {}).get("buckets", [])]
         categories = dict(
@@ -234,8 +238,6 @@ class ElasticsearchBackend(SearchBackend):
         return actions, removed
 
     def index_products(self, product_ids: list[int]) -> IndexReport:
-        from search.documents import product_documents
-
         ids = sorted(set(product_ids))
         if not ids:
             return IndexReport()
@@ -262,12 +264,6 @@ class ElasticsearchBackend(SearchBackend):
     def reindex(
         self, *, batch_size: int = 500, resume: bool = False, progress: Progress | None = None
     ) -> IndexReport:
-        from search.documents import (
-            product_documents,
-            searchable_product_count,
-            searchable_product_ids,
-        )
-
         checkpoint = ReindexCheckpoint.objects.filter(backend=BACKEND).first()
         if (
             resume
@@ -352,8 +348,6 @@ class ElasticsearchBackend(SearchBackend):
 
     def stale_products(self, product_ids: list[int]) -> list[int]:
         """Sampled products whose documents differ from what the database gives now."""
-        from search.documents import product_documents
-
         if not product_ids:
             return []
         expected = {
@@ -369,8 +363,6 @@ class ElasticsearchBackend(SearchBackend):
         return sorted(pid for pid in product_ids if expected.get(pid, {}) != actual.get(pid, {}))
 
     def check_consistency(self, *, sample: int = 50, repair: bool = True) -> ConsistencyReport:
-        from search.documents import searchable_product_ids
-
         expected: set[int] = set()
         after = 0
         while ids := searchable_product_ids(after_id=after, limit=ID_PAGE):

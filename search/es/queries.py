@@ -23,7 +23,7 @@ from django.conf import settings
 from elasticsearch.dsl import A, Q, Search
 from elasticsearch.dsl.query import Query
 
-from products.attributes import filter_key
+from products.attribute_values import filter_key
 from search.base import SearchQuery
 from search.es.documents import attribute_pair
 

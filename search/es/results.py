@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from products.attributes import filter_key
+from products.attribute_values import filter_key
 from search.base import (
     AttributeFacet,
     Facets,

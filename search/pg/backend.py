@@ -29,6 +29,7 @@ from search.base import (
     Suggestion,
 )
 from search.documents import product_documents, searchable_product_count, searchable_product_ids
+from search.models import ReindexCheckpoint
 from search.pg import indexer, terms
 from search.pg import query as query_module
 from search.pg.indexer import INDEX_VERSION, index_changed
@@ -174,8 +175,6 @@ class PostgresBackend(SearchBackend):
     ) -> IndexReport:
         """Batches in id order, each replacing its id range in one transaction, so searches keep
         answering throughout; what left the catalog since the last run leaves the index."""
-        from search.models import ReindexCheckpoint
-
         checkpoint, _ = ReindexCheckpoint.objects.get_or_create(backend=self.name)
         if not (resume and checkpoint.status == ReindexCheckpoint.Status.RUNNING):
             checkpoint.status = ReindexCheckpoint.Status.RUNNING

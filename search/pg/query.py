@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from products.attributes import filter_key
+from products.attribute_values import filter_key
 from products.models import AttributeDefinition, Brand, Category
 from search.base import (
     AttributeFacet,

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
-import types
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from search.base import ProductDocument, VariantDocument
+from search.es import backend as es_backend
 
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -75,19 +74,19 @@ class Catalog:
         for doc in docs:
             self.products[doc.id] = doc
 
-    def module(self) -> types.ModuleType:
-        module = types.ModuleType("search.documents")
-        module.product_documents = lambda ids: [
-            self.products[i] for i in sorted(set(ids)) if i in self.products
-        ]
-        module.searchable_product_ids = lambda *, after_id=0, limit: sorted(
-            i for i in self.products if i > after_id
-        )[:limit]
-        module.searchable_product_count = lambda: len(self.products)
-        return module
-
     def install(self, monkeypatch) -> Catalog:
-        monkeypatch.setitem(sys.modules, "search.documents", self.module())
+        """The Elasticsearch backend reads its documents from here instead of the database."""
+        monkeypatch.setattr(
+            es_backend,
+            "product_documents",
+            lambda ids: [self.products[i] for i in sorted(set(ids)) if i in self.products],
+        )
+        monkeypatch.setattr(
+            es_backend,
+            "searchable_product_ids",
+            lambda *, after_id=0, limit: sorted(i for i in self.products if i > after_id)[:limit],
+        )
+        monkeypatch.setattr(es_backend, "searchable_product_count", lambda: len(self.products))
         return self
 
 

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.seed import demo_users_ensure
+from products.seed import seed_catalog
+from search.services import search_index_bootstrap
 
 
 class Command(BaseCommand):
@@ -28,8 +30,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
-        from products.seed import seed_catalog
-
         if not 0 <= options["products"] <= 100_000:
             raise CommandError("--products must be between 0 and 100000")
         if options["variants"] is not None and not 1 <= options["variants"] <= 16:
@@ -45,8 +45,6 @@ class Command(BaseCommand):
                 reset=options["reset"],
             )
             self.stdout.write(report.summary())
-            from search.services import search_index_bootstrap
-
             self.stdout.write(search_index_bootstrap(rebuild=not report.skipped))
         self.stdout.write(
             self.style.SUCCESS(
