@@ -2,6 +2,12 @@
 
 The test settings start the embedded PostgreSQL and Redis (under .data/test/) unless DATABASE_URL /
 REDIS_URL name real ones; they are stopped when the session ends, whatever its outcome.
+
+Fixtures are registered here, once, for every test: testing/fixtures.py (the shared ones) and each
+app's tests/fixtures.py, which another app's tests ask for by name (orders' `place`, payments'
+`flaky_provider`). Factories are imported: testing/factories.py for the rows several apps build, an
+app's own tests/fixtures.py for the rest; no app's tests import another app's tests package. An
+app's tests/conftest.py holds only the autouse fixtures meant for that app's tests alone.
 """
 
 from __future__ import annotations
@@ -11,6 +17,15 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
+
+pytest_plugins = [
+    "testing.fixtures",
+    "core.tests.fixtures",
+    "products.tests.fixtures",
+    "orders.tests.fixtures",
+    "payments.tests.fixtures",
+    "search.tests.fixtures",
+]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -16,18 +16,7 @@ from ninja_jwt.exceptions import AuthenticationFailed, TokenError
 from ninja_jwt.tokens import RefreshToken
 
 from api import context
-from api.errors import NotAuthenticated
-
-
-class TokenNotValid(NotAuthenticated):
-    """Every refused token shares the code of any 401 (sign in again); details.reason says why."""
-
-    message = "Token is invalid or expired."
-
-    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("details", {"reason": "token_not_valid"})
-        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        super().__init__(message, **kwargs)
+from api.errors import TokenNotValid
 
 
 def issued_before_revocation(user: Any, issued_at: Any) -> bool:

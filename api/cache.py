@@ -98,17 +98,26 @@ def _bump_safely(names: Iterable[str], alias: str) -> None:
         logger.exception("cache version bump failed", extra={"versions": list(names)})
 
 
+def deferred_limit_settle() -> None:
+    """Count the request's deferred rate limit now, for a read that will not start with a cache
+    read (caching off, an uncached route of a deferred group): 429 when it is exhausted. The
+    deferral is this module's business (the first cache read counts it); views call this, never
+    the rate limiter's deferral, so the rule has one home."""
+    ratelimit.settle_pending()
+
+
 def entry_get(
     key: str,
     versions: Sequence[str] = (),
     *,
     alias: str = "default",
-    pending: ratelimit.PendingLimit | None = None,
+    count_deferred_limit: bool = False,
 ) -> tuple[Entry | None, tuple[str, ...]]:
     """The stored entry under `key` (None when absent) and the current stamp of `versions`,
-    read together in one MGET. The entry is fresh when `entry.stamp == stamp`. With `pending`
-    (the request's deferred rate limit), the limit is counted in the same round trip, and an
-    exhausted one raises RateLimited before anything is read."""
+    read together in one MGET. The entry is fresh when `entry.stamp == stamp`. With
+    `count_deferred_limit`, the request's deferred rate limit (if any) is counted in the same
+    round trip, and an exhausted one raises RateLimited before anything is read."""
+    pending = ratelimit.take_pending() if count_deferred_limit else None
     cache = _cache(alias)
     version_keys = [_version_key(name) for name in versions]
     keys = [key, *version_keys]
@@ -155,10 +164,10 @@ def cached_bytes(
 ) -> bytes:
     """The bytes under `key` when built under the current `versions`, else `build()` stored."""
     if ttl <= 0:
-        ratelimit.settle_pending()
+        deferred_limit_settle()
         return build()
     try:
-        entry, stamp = entry_get(key, versions, alias=alias, pending=ratelimit.take_pending())
+        entry, stamp = entry_get(key, versions, alias=alias, count_deferred_limit=True)
     except RateLimited:
         raise
     except Exception:

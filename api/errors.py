@@ -53,6 +53,17 @@ class NotAuthenticated(ApiError):
     status, code, message = 401, "not_authenticated", "Authentication credentials were not valid."
 
 
+class TokenNotValid(NotAuthenticated):
+    """Every refused token shares the code of any 401 (sign in again); details.reason says why."""
+
+    message = "Token is invalid or expired."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("details", {"reason": "token_not_valid"})
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        super().__init__(message, **kwargs)
+
+
 class PermissionDenied(ApiError):
     status, code, message = 403, "permission_denied", "You may not perform this action."
 

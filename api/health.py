@@ -9,10 +9,11 @@ from collections.abc import Callable
 from django.db import connections
 from django_redis import get_redis_connection
 from ninja import Schema, Status
-from ninja_extra import ControllerBase, api_controller, route
+from ninja_extra import api_controller, route
 
 from api import startup
 from api.celery import app as celery_app
+from api.controllers import ApiController
 from search.backends import get_backend
 
 logger = logging.getLogger("api.health")
@@ -89,7 +90,7 @@ def run_checks() -> dict[str, CheckOut]:
 
 
 @api_controller("/health", tags=["health"], auth=None)
-class HealthController(ControllerBase):
+class HealthController(ApiController):
     @route.get("/live", response={200: LiveOut}, summary="The process answers")
     def live(self):
         return Status(200, {"status": "ok"})

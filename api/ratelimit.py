@@ -5,7 +5,9 @@ Each limit is a sliding window log: a sorted set of hit timestamps per key, trim
 appended by one Lua script on Redis' own clock, so "5 per minute" means at most 5 in any 60 s,
 across processes and hosts, and Retry-After is the exact wait until the oldest hit leaves.
 
-Two layers, both configured in settings (api/settings/auth.py):
+Two layers, both configured in settings: RATE_LIMITS composed in api/settings/base.py from each
+topic's *_RATE_LIMITS (the machinery's own settings in api/settings/ratelimit.py), and
+RATE_LIMIT_ACTIONS in api/settings/auth.py:
 
 - RATE_LIMITS, the general limit on every /api/ route, per route group (the first path segment
   after /api/: "auth", "me", "cart", ...), per IP for anonymous callers and per user for signed-in

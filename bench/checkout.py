@@ -78,7 +78,8 @@ def prepare(uncontended_skus: int) -> tuple[list[int], int]:
 
     from django.core.management import call_command
 
-    from products.models import Category, Product, Variant
+    from products import services
+    from products.models import Category, Variant
 
     call_command("migrate", interactive=False, verbosity=0)
     category, _ = Category.objects.get_or_create(slug="bench-checkout", defaults={"name": "Bench"})
@@ -88,26 +89,26 @@ def prepare(uncontended_skus: int) -> tuple[list[int], int]:
         .values_list("pk", flat=True)
     )
     wanted = uncontended_skus + 1
-    if len(have) < wanted:
-        products = Product.objects.bulk_create(
-            Product(
-                name=f"Bench checkout {n}",
-                slug=f"bench-checkout-{n}",
-                category=category,
-                base_price=Decimal("19.99"),
-            )
-            for n in range(len(have), wanted)
+    for n in range(len(have), wanted):
+        services.product_create(
+            name=f"Bench checkout {n}",
+            slug=f"bench-checkout-{n}",
+            category_id=category.pk,
+            base_price=Decimal("19.99"),
+            variants=[{"sku": f"BENCH-CO-{n}", "low_stock_threshold": 0}],
         )
-        Variant.objects.bulk_create(
-            Variant(product=p, sku=f"BENCH-CO-{p.pk}", is_default=True, stock_quantity=STOCK)
-            for p in products
-        )
-        have = list(
-            Variant.objects.filter(sku__startswith="BENCH-CO-")
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-    Variant.objects.filter(pk__in=have).update(stock_quantity=STOCK, low_stock_threshold=0)
+    have = list(
+        Variant.objects.filter(sku__startswith="BENCH-CO-")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    # Topped up through the ledger, as a stock count would be.
+    services.stock_adjust_many(
+        changes=[services.StockChange(pk, quantity=STOCK) for pk in have],
+        reason="adjustment",
+        reference="bench",
+        notify=False,
+    )
     return have[1:wanted], have[0]
 
 

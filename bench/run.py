@@ -87,7 +87,7 @@ def prepare(products: int, variants: int, reseed: bool) -> None:
 
 def sample_paths() -> dict[str, list[str]]:
     from products.models import Category
-    from products.selectors import visible_products
+    from products.visibility import visible_products
 
     rng = random.Random(7)
     slugs = list(visible_products().values_list("slug", flat=True))

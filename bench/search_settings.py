@@ -2,10 +2,10 @@
 .data/bench-search/, so the catalog benchmark's seeded database is left alone."""
 
 from api import runtime
+from api.settings.env import DATA_DIR, env
 from api.settings.services import caches, databases
 
 from .settings import *  # noqa: F403
-from .settings import DATA_DIR, env
 
 SERVICES = runtime.resolve(env.ENVIRON, data_dir=DATA_DIR / "bench-search")
 DATABASES = databases(SERVICES, conn_max_age=600)

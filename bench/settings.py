@@ -3,7 +3,7 @@
 
 from api import runtime
 from api.settings.base import *  # noqa: F403
-from api.settings.base import DATA_DIR, env
+from api.settings.env import DATA_DIR, env
 from api.settings.services import caches, databases
 
 DEBUG = False

@@ -3,9 +3,10 @@
 from typing import Any
 
 from ninja import Header, Path, Status
-from ninja_extra import ControllerBase, api_controller, route
+from ninja_extra import api_controller, route
 
 from api.auth import JWTAuth, OptionalJWTAuth
+from api.controllers import ApiController
 from api.schemas import ErrorOut
 from cart import selectors, services
 from cart.errors import CartNotFound
@@ -32,27 +33,8 @@ def CartToken():
     )
 
 
-class FastControllerBase(ControllerBase):
-    # ninja-extra builds a controller per request through `injector`, which parses the text
-    # signature of object.__init__ every time; a Python __init__ is read from its code object.
-    def __init__(self) -> None:
-        pass
-
-
-def merge_out(report: services.MergeReport, user: Any) -> dict[str, Any]:
-    return {
-        "cart": selectors.cart_out(report.cart, user=user),
-        "merged": report.merged,
-        "capped": report.capped,
-        "price_changes": report.price_changes,
-        "dropped": report.dropped,
-        "coupon_code": report.coupon_code,
-        "already_merged": report.already_merged,
-    }
-
-
 @api_controller("/cart", tags=["cart"], auth=OptionalJWTAuth())
-class CartController(FastControllerBase):
+class CartController(ApiController):
     def _user(self) -> Any:
         return selectors.caller_user(self.context.request.auth)
 
@@ -68,9 +50,8 @@ class CartController(FastControllerBase):
             raise CartNotFound()
         return cart
 
-    def _out(self, cart: Cart, token: str | None) -> dict[str, Any]:
-        cart = Cart.objects.select_related("coupon").get(pk=cart.pk)
-        return selectors.cart_out(cart, user=self._user(), token=token)
+    def _out(self, cart: Cart, token: str | None) -> selectors.PricedCart:
+        return selectors.cart_for_answer(cart, user=self._user(), token=token)
 
     @route.get("", response={200: CartOut, **ERRORS}, summary="The cart, priced from the catalog")
     def get(self, x_cart_token: str | None = CartToken()):
@@ -151,4 +132,5 @@ class CartController(FastControllerBase):
         if not x_cart_token:
             raise CartNotFound("Send the guest cart's token in the X-Cart-Token header.")
         user = self.context.request.auth
-        return merge_out(services.cart_merge(user=user, token=x_cart_token), user)
+        report = services.cart_merge(user=user, token=x_cart_token)
+        return selectors.merge_report_priced(report, user=user)

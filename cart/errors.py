@@ -15,6 +15,10 @@ class VariantNotFound(NotFound):
     code, message = "variant_not_found", "No such product variant is for sale."
 
 
+class CartClosed(Conflict):
+    code, message = "cart_closed", "This cart was checked out or merged; use your current cart."
+
+
 class CartLimitReached(Conflict):
     code, message = "cart_limit_reached", "The cart cannot hold more lines."
 

@@ -11,6 +11,7 @@ from ninja import Schema
 from pydantic import Field
 
 from api.schemas import InputSchema, SingleLine
+from cart.selectors import PricedCart, PricedLine
 from core.schemas import TokenPairOut
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -39,23 +40,35 @@ class CouponErrorOut(Schema):
 
 
 class CartCouponOut(Schema):
-    code: str
-    kind: Literal["percent", "fixed", "free_shipping"]
-    value: Decimal
+    """The cart's coupon, rendered from the priced cart (cart.selectors.PricedCart)."""
+
+    code: str = Field(alias="cart.coupon.code")
+    kind: Literal["percent", "fixed", "free_shipping"] = Field(alias="cart.coupon.kind")
+    value: Decimal = Field(alias="cart.coupon.value")
     applies: bool = Field(description="False when it cannot apply now; `error` says why.")
     error: CouponErrorOut | None
 
+    @staticmethod
+    def resolve_applies(priced: PricedCart) -> bool:
+        return priced.coupon_error is None
+
+    @staticmethod
+    def resolve_error(priced: PricedCart):
+        return priced.coupon_error  # an ApiError: its code and message
+
 
 class CartLineOut(Schema):
-    id: int
-    variant_id: int
-    sku: str
-    product_id: int
-    product_name: str
-    product_slug: str
-    variant_name: str
+    """A line as priced now (cart.selectors.PricedLine)."""
+
+    id: int = Field(alias="line.pk")
+    variant_id: int = Field(alias="line.variant_id")
+    sku: str = Field(alias="line.variant.sku")
+    product_id: int = Field(alias="line.variant.product_id")
+    product_name: str = Field(alias="line.variant.product.name")
+    product_slug: str = Field(alias="line.variant.product.slug")
+    variant_name: str = Field(alias="line.variant.name")
     attributes: dict[str, str]
-    quantity: int
+    quantity: int = Field(alias="line.quantity")
     unit_price: Decimal = Field(description="Today's price, from the catalog.")
     line_total: Decimal
     status: Literal["ok", "unavailable", "out_of_stock", "insufficient_stock"]
@@ -65,25 +78,34 @@ class CartLineOut(Schema):
     price_changed: bool = Field(description="The price moved since the line was last chosen.")
     previous_unit_price: Decimal | None
 
+    @staticmethod
+    def resolve_previous_unit_price(priced: PricedLine) -> Decimal | None:
+        return priced.line.unit_price_at_add if priced.price_changed else None
+
 
 class CartOut(Schema):
-    id: int
+    id: int = Field(alias="cart.pk")
     token: str | None = Field(
         description="A guest cart's token (send it back in X-Cart-Token); null for a customer's."
     )
-    currency: str
+    currency: str = Field(alias="cart.currency")
     lines: list[CartLineOut]
     item_count: int
     coupon: CartCouponOut | None
-    subtotal: Decimal
-    discount_total: Decimal
-    shipping_total: Decimal
-    tax_total: Decimal
-    grand_total: Decimal
+    subtotal: Decimal = Field(alias="totals.subtotal")
+    discount_total: Decimal = Field(alias="totals.discount_total")
+    shipping_total: Decimal = Field(alias="totals.shipping_total")
+    tax_total: Decimal = Field(alias="totals.tax_total")
+    grand_total: Decimal = Field(alias="totals.grand_total")
     is_purchasable: bool = Field(
         description="False while a line is flagged, the coupon does not apply or the cart is empty."
     )
-    updated_at: datetime
+    updated_at: datetime = Field(alias="cart.updated_at")
+
+    # Rendered from cart.selectors.PricedCart: the cart, its priced lines and its totals.
+    @staticmethod
+    def resolve_coupon(priced: PricedCart):
+        return priced if priced.cart.coupon is not None else None
 
 
 class MergedLineOut(Schema):
@@ -114,6 +136,8 @@ class DroppedLineOut(Schema):
 
 
 class CartMergeOut(Schema):
+    """A merge report (cart.services.MergeReport), its cart priced by the selectors."""
+
     cart: CartOut
     merged: list[MergedLineOut]
     capped: list[CappedLineOut] = Field(description="Lines merged with less than asked for.")
@@ -121,6 +145,10 @@ class CartMergeOut(Schema):
     dropped: list[DroppedLineOut] = Field(description="Guest lines that could not be merged.")
     coupon_code: str | None = Field(description="The guest cart's coupon, now on this cart.")
     already_merged: bool
+
+    @staticmethod
+    def resolve_cart(report) -> PricedCart:
+        return report.priced
 
 
 class TokenPairWithCartOut(TokenPairOut):

@@ -138,18 +138,33 @@ class PricedLine:
     def price_changed(self) -> bool:
         return self.unit_price != self.line.unit_price_at_add
 
+    @property
+    def available_quantity(self) -> int | None:
+        """How many can be bought, when fewer than the line asks for."""
+        if self.status != LINE_INSUFFICIENT:
+            return None
+        return max(self.line.variant.stock_quantity, 0)
+
 
 @dataclass
 class PricedCart:
+    """What CartOut renders: the cart, its lines priced now, the totals, and the guest's token
+    (echoed back for a guest cart, never for a customer's)."""
+
     cart: Cart
     lines: list[PricedLine]
     totals: Totals
     coupon_error: ApiError | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
+    token: str | None = None
 
     @property
     def is_purchasable(self) -> bool:
         return bool(self.lines) and not self.problems and self.coupon_error is None
+
+    @property
+    def item_count(self) -> int:
+        return sum(priced.line.quantity for priced in self.lines)
 
 
 def line_status(variant, quantity: int) -> str:
@@ -162,7 +177,7 @@ def line_status(variant, quantity: int) -> str:
     return LINE_OK
 
 
-def cart_priced(cart: Cart, *, user: Any = None) -> PricedCart:
+def cart_priced(cart: Cart, *, user: Any = None, token: str | None = None) -> PricedCart:
     """The cart with every price read from the catalog now; flagged lines stay in it."""
     lines = list(
         CartLine.objects.filter(cart=cart)
@@ -201,59 +216,17 @@ def cart_priced(cart: Cart, *, user: Any = None) -> PricedCart:
         totals=cart_totals(subtotal=subtotal, coupon=coupon, has_items=bool(priced)),
         coupon_error=coupon_error,
         problems=problems,
+        token=token if cart.user_id is None else None,
     )
 
 
-def cart_out(cart: Cart, *, user: Any = None, token: str | None = None) -> dict[str, Any]:
-    """The CartOut answer (cart.schemas) as a dict."""
-    priced = cart_priced(cart, user=user)
-    coupon = cart.coupon
-    return {
-        "id": cart.pk,
-        "token": token if cart.user_id is None else None,
-        "currency": cart.currency,
-        "lines": [_line_out(p) for p in priced.lines],
-        "item_count": sum(p.line.quantity for p in priced.lines),
-        "coupon": {
-            "code": coupon.code,
-            "kind": coupon.kind,
-            "value": coupon.value,
-            "applies": priced.coupon_error is None,
-            "error": {"code": priced.coupon_error.code, "message": priced.coupon_error.message}
-            if priced.coupon_error
-            else None,
-        }
-        if coupon is not None
-        else None,
-        "subtotal": priced.totals.subtotal,
-        "discount_total": priced.totals.discount_total,
-        "shipping_total": priced.totals.shipping_total,
-        "tax_total": priced.totals.tax_total,
-        "grand_total": priced.totals.grand_total,
-        "is_purchasable": priced.is_purchasable,
-        "updated_at": cart.updated_at,
-    }
+def cart_for_answer(cart: Cart, *, user: Any = None, token: str | None = None) -> PricedCart:
+    """The cart as CartOut renders it, re-read with its coupon after a change."""
+    cart = Cart.objects.select_related("coupon").get(pk=cart.pk)
+    return cart_priced(cart, user=user, token=token)
 
 
-def _line_out(priced: PricedLine) -> dict[str, Any]:
-    line, variant = priced.line, priced.line.variant
-    product = variant.product
-    return {
-        "id": line.pk,
-        "variant_id": variant.pk,
-        "sku": variant.sku,
-        "product_id": product.pk,
-        "product_name": product.name,
-        "product_slug": product.slug,
-        "variant_name": variant.name,
-        "attributes": priced.attributes,
-        "quantity": line.quantity,
-        "unit_price": priced.unit_price,
-        "line_total": priced.line_total,
-        "status": priced.status,
-        "available_quantity": max(variant.stock_quantity, 0)
-        if priced.status == LINE_INSUFFICIENT
-        else None,
-        "price_changed": priced.price_changed,
-        "previous_unit_price": line.unit_price_at_add if priced.price_changed else None,
-    }
+def merge_report_priced(report: Any, *, user: Any) -> Any:
+    """A merge report (cart.services.MergeReport) with its cart priced for CartMergeOut."""
+    report.priced = cart_for_answer(report.cart, user=user)
+    return report

@@ -17,6 +17,7 @@ from django.utils import timezone
 from api.errors import Conflict
 from api.money import quantize
 from cart.errors import (
+    CartClosed,
     CartLimitReached,
     CartLineNotFound,
     CartNotFound,
@@ -32,13 +33,8 @@ from cart.models import (
     new_cart_token,
 )
 from cart.selectors import caller_user, cart_priced, coupon_validate, guest_cart_by_token
+from products.errors import InsufficientStock
 from products.models import Variant
-from products.services import InsufficientStock
-
-
-class CartClosed(Conflict):
-    code, message = "cart_closed", "This cart was checked out or merged; use your current cart."
-
 
 # -- carts ----------------------------------------------------------------------------------------
 
@@ -101,14 +97,15 @@ def _check_quantity(variant: Variant, wanted: int, in_cart: int) -> None:
     if wanted > variant.stock_quantity:
         available = max(variant.stock_quantity, 0)
         raise InsufficientStock(
-            f"Only {available} of {variant.sku} in stock.",
-            details={
-                "variant_id": variant.pk,
-                "sku": variant.sku,
-                "requested": wanted,
-                "available": available,
-                "in_cart": in_cart,
-            },
+            [
+                {
+                    "variant_id": variant.pk,
+                    "sku": variant.sku,
+                    "requested": wanted,
+                    "available": available,
+                    "in_cart": in_cart,
+                }
+            ]
         )
 
 
@@ -209,6 +206,7 @@ class MergeReport:
     dropped: list[dict[str, Any]] = field(default_factory=list)
     coupon_code: str | None = None
     already_merged: bool = False
+    priced: Any = None  # the cart priced for the answer (cart.selectors.merge_report_priced)
 
 
 def cart_merge(*, user: Any, token: str) -> MergeReport:

@@ -3,16 +3,18 @@
 from dataclasses import asdict
 
 from ninja import Query, Status
-from ninja_extra import ControllerBase, api_controller, route
+from ninja_extra import api_controller, route
 from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth
+from api.controllers import ApiController
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.ratelimit import client_ip
 from api.schemas import ErrorOut, MessageOut
+from cart import selectors as cart_selectors
 from cart import services as cart_services
-from cart.controllers import CartToken, merge_out
+from cart.controllers import CartToken
 from cart.schemas import TokenPairWithCartOut
 from core import selectors, services, tokens
 from core.schemas import (
@@ -48,7 +50,7 @@ RESET_ACCEPTED = (
 
 
 @api_controller("/auth", tags=["auth"], auth=None)
-class AuthController(ControllerBase):
+class AuthController(ApiController):
     @route.post(
         "/register",
         response={201: AuthOut, 409: ErrorOut, **COMMON_ERRORS},
@@ -80,7 +82,8 @@ class AuthController(ControllerBase):
         if not x_cart_token:
             return asdict(pair)
         merge = cart_services.cart_merge_at_sign_in(user=user, token=x_cart_token)
-        return {**asdict(pair), "cart_merge": merge_out(merge, user) if merge else None}
+        merged = cart_selectors.merge_report_priced(merge, user=user) if merge else None
+        return {**asdict(pair), "cart_merge": merged}
 
     @route.post(
         "/token/refresh",
@@ -161,7 +164,7 @@ class AuthController(ControllerBase):
 
 
 @api_controller("/me", tags=["me"], auth=JWTAuth())
-class MeController(ControllerBase):
+class MeController(ApiController):
     @route.get("", response={200: UserOut, **AUTH_ERRORS}, summary="The caller's profile")
     def me(self):
         return self.context.request.auth
@@ -174,7 +177,7 @@ class MeController(ControllerBase):
 
 
 @api_controller("/me/addresses", tags=["me"], auth=JWTAuth())
-class AddressController(ControllerBase):
+class AddressController(ApiController):
     @route.get("", response={200: Page[AddressOut], **AUTH_ERRORS}, summary="Saved addresses")
     @paginate(PageNumberPagination)
     def list(self):
@@ -227,7 +230,7 @@ class AddressController(ControllerBase):
     auth=JWTAuth(),
     permissions=[StaffWithPerms("core.view_user")],
 )
-class StaffUserController(ControllerBase):
+class StaffUserController(ApiController):
     @route.get(
         "",
         response={200: Page[StaffUserOut], 403: ErrorOut, **AUTH_ERRORS},

@@ -1,7 +1,6 @@
 """Domain errors of accounts and authentication; api/errors.py renders them."""
 
-from api.auth import TokenNotValid
-from api.errors import BadRequest, Conflict, NotAuthenticated, PermissionDenied
+from api.errors import BadRequest, Conflict, NotAuthenticated, PermissionDenied, TokenNotValid
 
 
 class InvalidCredentials(NotAuthenticated):

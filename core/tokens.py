@@ -28,7 +28,8 @@ from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from ninja_jwt.tokens import RefreshToken
 from ninja_jwt.utils import datetime_from_epoch
 
-from api.auth import TokenNotValid, issued_before_revocation
+from api.auth import issued_before_revocation
+from api.errors import TokenNotValid
 from core.errors import RefreshTokenReused
 from core.models import TokenRotation, User
 

@@ -50,18 +50,11 @@ from products.models import Variant
 from search.models import Synonym
 from search.services import search_query_record
 from testing import browser, servers
+from testing.factories import ADDRESS
 
 ARTIFACTS = Path(settings.DATA_DIR) / "browser"
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 VIEWER_EMAIL, VIEWER_PASSWORD = "viewer@emporium.test", "viewer-Pass-2026"
-ADDRESS = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "street_address_1": "12 Rue de Rivoli",
-    "city": "Paris",
-    "postal_code": "75001",
-    "country": "FR",
-}
 
 
 @dataclass

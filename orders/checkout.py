@@ -41,8 +41,9 @@ from orders.models import NUMBER_SEQUENCE, Order, OrderEvent, OrderLine, OrderSt
 from orders.selectors import order_detail_by_id
 from payments.providers import PaymentProviderError, provider_names
 from payments.services import payment_create, payment_for_order, payment_start
+from products.errors import InsufficientStock
 from products.models import StockReason, Variant
-from products.services import InsufficientStock, stock_decrement
+from products.services import stock_decrement
 
 
 @dataclass(frozen=True)
@@ -200,10 +201,7 @@ def order_place(
             if v.stock_quantity < wanted[v.pk]
         ]
         if short:
-            raise InsufficientStock(
-                f"Only {short[0]['available']} of {short[0]['sku']} in stock.",
-                details={"lines": short},
-            )
+            raise InsufficientStock(short)
         prices = {v.pk: quantize(v.effective_price) for v in variants}
         subtotal = sum((prices[pk] * n for pk, n in wanted.items()), Decimal("0.00"))
 

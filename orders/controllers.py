@@ -9,11 +9,12 @@ from ninja_extra import api_controller, route
 from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth, OptionalJWTAuth
+from api.controllers import ApiController
 from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.schemas import ErrorOut
-from cart.controllers import CartToken, FastControllerBase
+from cart.controllers import CartToken
 from cart.selectors import caller_user
 from orders import checkout as checkout_service
 from orders import inventory, reports, selectors, services
@@ -60,7 +61,7 @@ def IdempotencyKey(description: str):
 
 
 @api_controller("/checkout", tags=["checkout"], auth=OptionalJWTAuth())
-class CheckoutController(FastControllerBase):
+class CheckoutController(ApiController):
     @route.post(
         "",
         response={201: OrderOut, 400: ErrorOut, 403: ErrorOut, 503: ErrorOut, **ERRORS},
@@ -110,7 +111,7 @@ class CheckoutController(FastControllerBase):
 
 
 @api_controller("/orders", tags=["orders"], auth=OptionalJWTAuth())
-class OrderController(FastControllerBase):
+class OrderController(ApiController):
     @route.get(
         "",
         response={200: Page[OrderListItemOut], **ERRORS},
@@ -170,7 +171,7 @@ def perm(codename: str) -> list:
 
 
 @api_controller("/staff/orders", tags=["staff: orders"], auth=JWTAuth())
-class StaffOrderController(FastControllerBase):
+class StaffOrderController(ApiController):
     def _out(self, order: Order) -> Order:
         return selectors.order_detail(order)
 
@@ -277,7 +278,7 @@ class StaffOrderController(FastControllerBase):
 
 
 @api_controller("/staff/reports", tags=["staff: reports"], auth=JWTAuth())
-class StaffReportController(FastControllerBase):
+class StaffReportController(ApiController):
     @route.get(
         "/sales",
         response={200: SalesReportOut, 400: ErrorOut, **STAFF_ERRORS},
@@ -317,7 +318,7 @@ class StaffReportController(FastControllerBase):
 
 
 @api_controller("/staff/inventory", tags=["staff: inventory"], auth=JWTAuth())
-class StaffInventoryController(FastControllerBase):
+class StaffInventoryController(ApiController):
     @route.post(
         "/uploads",
         response={202: InventoryUploadOut, 400: ErrorOut, 413: ErrorOut, **STAFF_ERRORS},

@@ -4,14 +4,14 @@ from django.http import HttpRequest
 from ninja import Path
 from ninja_extra import api_controller, route
 
+from api.controllers import ApiController
 from api.schemas import ErrorOut
-from cart.controllers import FastControllerBase
 from payments import selectors, services
 from payments.schemas import ProvidersOut, WebhookAckOut
 
 
 @api_controller("/payments", tags=["payments"], auth=None)
-class PaymentController(FastControllerBase):
+class PaymentController(ApiController):
     @route.get("/providers", response={200: ProvidersOut}, summary="Providers checkout accepts")
     def providers(self):
         return selectors.providers_public()

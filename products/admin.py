@@ -1,5 +1,7 @@
-"""Catalog admin (Unfold). Every save ends in the catalog services' after-commit hooks, stock
-edits go through the ledger, and bulk actions call services."""
+"""Catalog admin (Unfold). Every save, delete and bulk action calls the catalog services, as the
+staff API and the CSV importer do: the same validation, the one-default-variant rule, stock edits
+through the ledger, and the caches and search told after commit (see "saving through the
+services" below)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Model, Q, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -35,13 +37,10 @@ from products.models import (
     Review,
     ReviewStatus,
     StockMovement,
-    StockReason,
     Variant,
     VariantAttributeValue,
 )
-from products.services.images import image_check, image_files_delete_on_commit
-from products.services.products import product_prices_refresh
-from products.services.stock import StockChange, stock_adjust_many
+from products.services.images import image_check
 
 
 def thumbnail(name: str | None, height: int = 48) -> str:
@@ -56,20 +55,210 @@ def thumbnail(name: str | None, height: int = 48) -> str:
     )
 
 
-class StructureAdmin(ModelAdmin):
-    """Categories, brands and definitions: any change refreshes every cached public answer."""
+# -- saving through the services ------------------------------------------------------------------
+# A catalog admin page is one form and its inlines; saving it is one or a few service calls, made
+# in save_related once every form is valid (save_model stores nothing). The services check what
+# the forms cannot see (attribute combinations, a SKU taken meanwhile); a refusal rolls the whole
+# save back and the page opens again with the service's message.
+
+VARIANT_SPEC_FIELDS = (
+    "sku",
+    "name",
+    "price",
+    "compare_at_price",
+    "low_stock_threshold",
+    "is_active",
+    "is_default",
+    "position",
+)
+PRODUCT_FORM_FIELDS = ("name", "slug", "description", "base_price", "is_active", "is_featured")
+
+
+def kept_forms(formset) -> list:
+    """The inline's rows that stay: existing or filled in, and not marked for deletion (an extra
+    row left empty validates to no data)."""
+    return [
+        form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+def stock_delta(form) -> int:
+    """What the staff member changed: the typed stock minus the stock the page showed."""
+    desired = form.cleaned_data.get("stock_quantity") or 0
+    if not form.instance.pk:
+        return desired
+    shown = form.data.get(form.add_initial_prefix("stock_quantity"))
+    try:
+        return desired - int(shown)
+    except (TypeError, ValueError):
+        return desired - (form.initial.get("stock_quantity") or 0)
+
+
+def attribute_values(formset) -> dict[str, str]:
+    """An attribute inline's rows as the services take them: {code: value}."""
+    return {
+        form.cleaned_data["definition"].code: form.cleaned_data["value"]
+        for form in kept_forms(formset)
+        if form.cleaned_data.get("definition")
+    }
+
+
+def variant_spec(form) -> dict:
+    return {name: form.cleaned_data.get(name) for name in VARIANT_SPEC_FIELDS}
+
+
+def adopt(target, saved) -> None:
+    """Give the admin's unsaved object the row a service created (its log and redirect use it)."""
+    for field in type(saved)._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding, target._state.db = False, saved._state.db
+
+
+def record_formset(formset, *, new=(), changed=(), deleted=()) -> None:
+    """What the admin's change message reads from a formset it did not save itself."""
+    formset.new_objects, formset.changed_objects = list(new), list(changed)
+    formset.deleted_objects = list(deleted)
+
+
+def variants_save(request: HttpRequest, product: Product, formset) -> None:
+    """The variant rows of a product's page, through variant_create / variant_update /
+    variant_delete, and stock edits through the ledger as differences (a sale committed while
+    the page was open is not overwritten). A row made default goes first, so the flag moves
+    before another row lets go of it."""
+    new, changed = [], []
+    rows = sorted(
+        (form for form in formset.forms if form.cleaned_data and form.has_changed()),
+        key=lambda form: not form.cleaned_data.get("is_default"),
+    )
+    for form in rows:
+        if form.cleaned_data.get("DELETE"):
+            continue
+        if form.instance.pk is None:
+            spec = {**variant_spec(form), "stock_quantity": stock_delta(form)}
+            new.append(
+                services.variant_create(
+                    product_id=product.pk, actor=request.user, stock_reference="admin", **spec
+                )
+            )
+            continue
+        fields = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in VARIANT_SPEC_FIELDS
+        }
+        if fields:
+            services.variant_update(variant_id=form.instance.pk, **fields)
+        delta = stock_delta(form)
+        if delta:
+            services.stock_adjust(
+                variant_id=form.instance.pk,
+                delta=delta,
+                actor=request.user,
+                reference="admin",
+            )
+        changed.append((form.instance, form.changed_data))
+    deleted = [form.instance for form in formset.deleted_forms if form.instance.pk]
+    for variant in deleted:
+        services.variant_delete(variant_id=variant.pk)
+    record_formset(formset, new=new, changed=changed, deleted=deleted)
+
+
+def images_save(product: Product, formset) -> None:
+    """The image rows of a product's page, through the image services."""
+    new, changed = [], []
+    for form in formset.forms:
+        if not form.cleaned_data or form.cleaned_data.get("DELETE") or not form.has_changed():
+            continue
+        data = form.cleaned_data
+        if form.instance.pk is None:
+            new.append(
+                services.product_image_add(
+                    product_id=product.pk,
+                    file=data["image"],
+                    alt=data.get("alt") or "",
+                    position=data.get("position"),
+                )
+            )
+        else:
+            services.product_image_update(
+                image_id=form.instance.pk, alt=data.get("alt"), position=data.get("position")
+            )
+            changed.append((form.instance, form.changed_data))
+    deleted = [form.instance for form in formset.deleted_forms if form.instance.pk]
+    for image in deleted:
+        services.product_image_delete(image_id=image.pk)
+    record_formset(formset, new=new, changed=changed, deleted=deleted)
+
+
+class ServiceSavedAdmin(ModelAdmin):
+    """An admin page saved by the services (save_related); see the block comment above."""
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.catalog_structure_changed_on_commit()
+        pass  # save_related saves the form with its inlines, through the services
+
+
+def api_error_text(exc: ApiError) -> str:
+    fields = [f"{e['field']}: {e['message']}" for e in exc.details.get("errors", [])]
+    return " ".join([exc.message, *fields])
+
+
+class StructureAdmin(ServiceSavedAdmin):
+    """Categories, brands and definitions, saved and deleted through products.services.catalog
+    (which refreshes every cached public answer after commit). `service` names the services
+    (<service>_create / _update / _delete); a related object in the form is passed as `<name>_id`.
+    """
+
+    service: str
+
+    def save_related(self, request, form, formsets, change):
+        data = form.cleaned_data
+        names = form.changed_data if change else [n for n in form.fields if n in data]
+        fields = {}
+        for name in names:
+            value = data[name]
+            if isinstance(value, Model):
+                fields[f"{name}_id"] = value.pk
+            elif name in self.relations:
+                fields[f"{name}_id"] = None
+            elif value is False and isinstance(form.fields[name], forms.FileField):
+                fields[name] = ""  # the file's "clear" box
+            else:
+                fields[name] = value
+        if change:
+            call = getattr(services, f"{self.service}_update")
+            call(**{f"{self.service_id}": form.instance.pk}, **fields)
+        else:
+            adopt(form.instance, getattr(services, f"{self.service}_create")(**fields))
+        super().save_related(request, form, formsets, change)
+
+    @property
+    def service_id(self) -> str:
+        return "definition_id" if self.service == "attribute_definition" else f"{self.service}_id"
+
+    @property
+    def relations(self) -> set[str]:
+        return {f.name for f in self.model._meta.get_fields() if f.many_to_one}
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        services.catalog_structure_changed_on_commit()
+        getattr(services, f"{self.service}_delete")(**{self.service_id: obj.pk})
 
     def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        services.catalog_structure_changed_on_commit()
+        for pk in queryset.values_list("pk", flat=True):
+            getattr(services, f"{self.service}_delete")(**{self.service_id: pk})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApiError as exc:  # the whole save rolled back with the admin's transaction
+            self.message_user(request, api_error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ApiError as exc:  # e.g. a category that still has products: nothing deleted
+            self.message_user(request, api_error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 # -- structure ------------------------------------------------------------------------------------
@@ -77,6 +266,7 @@ class StructureAdmin(ModelAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(StructureAdmin):
+    service = "category"
     list_display = ["tree_name", "slug", "is_active", "position", "product_count"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
@@ -106,6 +296,7 @@ class CategoryAdmin(StructureAdmin):
 
 @admin.register(Brand)
 class BrandAdmin(StructureAdmin):
+    service = "brand"
     list_display = ["name", "logo_preview", "slug", "product_count"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -129,26 +320,22 @@ class AttributeDefinitionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        definition = self.instance
-        if definition.pk:
-            in_use = (
-                ProductAttributeValue.objects.filter(definition=definition).exists()
-                or VariantAttributeValue.objects.filter(definition=definition).exists()
-            )
-            frozen = [
-                name
-                for name in ("type", "is_variant_attribute", "category")
-                if name in self.changed_data
-            ]
-            if in_use and frozen:
-                raise ValidationError(
-                    f"Values exist for this attribute; {', '.join(frozen)} cannot change."
-                )
+        changed = {name: data.get(name) for name in self.changed_data}
+        if "category" in changed:
+            changed["category_id"] = getattr(changed.pop("category"), "pk", None)
+        try:
+            # The stored row, not the form's copy: the check compares against what values hold.
+            stored = AttributeDefinition.objects.filter(pk=self.instance.pk).first()
+            if stored is not None:
+                services.attribute_definition_frozen_check(stored, changed)
+        except ApiError as exc:
+            raise ValidationError(exc.message) from None
         return data
 
 
 @admin.register(AttributeDefinition)
 class AttributeDefinitionAdmin(StructureAdmin):
+    service = "attribute_definition"
     form = AttributeDefinitionForm
     list_display = [
         "code",
@@ -266,13 +453,13 @@ class VariantForm(forms.ModelForm):
 class VariantFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
-        kept = [
-            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
+        kept = kept_forms(self)
         if self.instance.pk and not kept:
             raise ValidationError("A product keeps at least one variant.")
-        if sum(bool(form.cleaned_data.get("is_default")) for form in kept) > 1:
-            raise ValidationError("Only one variant can be the default.")
+        try:
+            services.variant_defaults_check([form.cleaned_data.get("is_default") for form in kept])
+        except ApiError as exc:
+            raise ValidationError(exc.message) from None
 
 
 class VariantInline(TabularInline):
@@ -311,60 +498,8 @@ class ProductImageInline(TabularInline):
         return thumbnail(obj.image.name if obj.pk else None, 64)
 
 
-def stock_delta(form) -> int:
-    """What the staff member changed: the typed stock minus the stock the page showed."""
-    desired = form.cleaned_data.get("stock_quantity") or 0
-    if not form.instance.pk:
-        return desired
-    shown = form.data.get(form.add_initial_prefix("stock_quantity"))
-    try:
-        return desired - int(shown)
-    except (TypeError, ValueError):
-        return desired - (form.initial.get("stock_quantity") or 0)
-
-
-def save_variant_forms(request: HttpRequest, formset) -> None:
-    """Save variant forms so that a stock edit becomes a ledger line.
-
-    The edited number is applied as a difference to the row's current stock (locked), so a sale
-    committed while the form was open is not overwritten.
-    """
-    wanted: dict[int, int] = {}
-    new_stock: list[tuple[Variant, int]] = []
-    for form in formset.forms:
-        if not form.has_changed() or form.cleaned_data.get("DELETE") or not form.is_valid():
-            continue
-        variant = form.instance
-        delta = stock_delta(form)
-        if variant.pk:
-            variant.stock_quantity = (
-                Variant.objects.select_for_update().get(pk=variant.pk).stock_quantity
-            )
-            if delta:
-                wanted[variant.pk] = delta
-        else:
-            variant.stock_quantity = 0
-            if delta:
-                new_stock.append((variant, delta))
-    if any(form.cleaned_data.get("is_default") for form in formset.forms if form.cleaned_data):
-        # The flag moves: clear it first, so the one-default constraint holds at every step.
-        parent = formset.instance
-        parent.variants.filter(is_default=True).update(is_default=False)
-    formset.save()
-    changes = [StockChange(pk, delta=delta) for pk, delta in wanted.items()]
-    changes += [StockChange(variant.pk, delta=stock) for variant, stock in new_stock]
-    if changes:
-        stock_adjust_many(
-            changes=changes,
-            reason=StockReason.ADJUSTMENT,
-            actor=request.user,
-            reference="admin",
-            notify=False,
-        )
-
-
 @admin.register(Product)
-class ProductAdmin(ModelAdmin):
+class ProductAdmin(ServiceSavedAdmin):
     list_display = [
         "name",
         "primary_image",
@@ -408,49 +543,52 @@ class ProductAdmin(ModelAdmin):
     def stock_total(self, obj: Product) -> int:
         return obj.stock_sum or 0
 
-    # Saves: the admin view's transaction holds them; the hooks run after its commit.
-    def save_formset(self, request, form, formset, change):
-        if formset.model is Variant:
-            save_variant_forms(request, formset)
-            return
-        if formset.model is ProductImage:
-            names = [f.instance.image.name for f in formset.deleted_forms if f.instance.pk]
-            formset.save()
-            image_files_delete_on_commit(names)
-            return
-        formset.save()
+    fields = ["name", "slug", "category", "brand", "description", "base_price"]
+    fields += ["is_active", "is_featured", *readonly_fields]
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        product = form.instance
-        variants = product.variants.all()
-        if not variants.exists():
-            services.variant_create(
-                product_id=product.pk,
-                sku=f"{product.slug.upper()[:50]}-{product.pk}",
-                is_default=True,
+        by_model = {formset.model: formset for formset in formsets}
+        variants = by_model[Variant]
+        attributes = by_model[ProductAttributeValue]
+        data = form.cleaned_data
+        if not change:
+            product = services.product_create(
+                **{name: data[name] for name in PRODUCT_FORM_FIELDS},
+                category_id=data["category"].pk,
+                brand_id=data["brand"].pk if data.get("brand") else None,
+                attributes=attribute_values(attributes),
+                variants=[
+                    {**variant_spec(row), "stock_quantity": stock_delta(row)}
+                    for row in kept_forms(variants)
+                ]
+                or None,
+                actor=request.user,
+                stock_reference="admin",
             )
-        elif not variants.filter(is_default=True).exists():
-            first = variants.order_by("position", "id").first()
-            first.is_default = True
-            first.save(update_fields=["is_default"])
-        product_prices_refresh([product.pk])
-        services.products_changed_on_commit([product.pk])
+            adopt(form.instance, product)
+            record_formset(variants, new=product.variants.all())
+            record_formset(attributes, new=product.attribute_values.all())
+        else:
+            product = form.instance
+            fields = {name: data[name] for name in form.changed_data if name in PRODUCT_FORM_FIELDS}
+            if "category" in form.changed_data:
+                fields["category_id"] = data["category"].pk
+            if "brand" in form.changed_data:
+                fields["brand_id"] = data["brand"].pk if data.get("brand") else None
+            if attributes.has_changed():
+                fields["attributes"] = attribute_values(attributes)
+            if fields:
+                services.product_update(product_id=product.pk, actor=request.user, **fields)
+            record_formset(attributes)
+            variants_save(request, product, variants)
+        images_save(product, by_model[ProductImage])
 
     def delete_model(self, request, obj):
-        names = list(obj.images.values_list("image", flat=True))
-        super().delete_model(request, obj)
-        image_files_delete_on_commit(names)
-        services.products_changed_on_commit([obj.pk])
+        services.product_delete(product_id=obj.pk)
 
     def delete_queryset(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        names = list(
-            ProductImage.objects.filter(product_id__in=ids).values_list("image", flat=True)
-        )
-        super().delete_queryset(request, queryset)
-        image_files_delete_on_commit(names)
-        services.products_changed_on_commit(ids)
+        for pk in queryset.values_list("pk", flat=True):
+            services.product_delete(product_id=pk)
 
     # -- bulk actions -----------------------------------------------------------------------------
     def _flags(self, request, queryset, message, **flags):
@@ -549,7 +687,7 @@ class StockMovementInline(TabularInline):
 
 
 @admin.register(Variant)
-class VariantAdmin(ModelAdmin):
+class VariantAdmin(ServiceSavedAdmin):
     form = VariantForm
     list_display = ["sku", "product", "name", "price", "stock_quantity", "is_active", "is_default"]
     list_filter = ["is_active"]
@@ -561,29 +699,35 @@ class VariantAdmin(ModelAdmin):
     def get_fields(self, request, obj=None):
         return ["product", *VariantForm.Meta.fields]
 
-    def save_model(self, request, obj, form, change):
-        delta = stock_delta(form)
-        obj.stock_quantity = (
-            Variant.objects.select_for_update().get(pk=obj.pk).stock_quantity if change else 0
-        )
-        if obj.is_default:
-            Variant.objects.filter(product_id=obj.product_id, is_default=True).exclude(
-                pk=obj.pk
-            ).update(is_default=False)
-        super().save_model(request, obj, form, change)
-        if delta:
-            stock_adjust_many(
-                changes=[StockChange(obj.pk, delta=delta)],
-                reason=StockReason.ADJUSTMENT,
-                actor=request.user,
-                reference="admin",
-                notify=False,
-            )
-
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        product_prices_refresh([form.instance.product_id])
-        services.products_changed_on_commit([form.instance.product_id])
+        values = {formset.model: formset for formset in formsets}[VariantAttributeValue]
+        data = form.cleaned_data
+        if not change:
+            variant = services.variant_create(
+                product_id=data["product"].pk,
+                actor=request.user,
+                stock_reference="admin",
+                attributes=attribute_values(values),
+                stock_quantity=stock_delta(form),
+                **variant_spec(form),
+            )
+            adopt(form.instance, variant)
+        else:
+            variant = form.instance
+            fields = {name: data[name] for name in form.changed_data if name in VARIANT_SPEC_FIELDS}
+            if values.has_changed():
+                fields["attributes"] = attribute_values(values)
+            if fields:
+                services.variant_update(variant_id=variant.pk, **fields)
+            delta = stock_delta(form)
+            if delta:
+                services.stock_adjust(
+                    variant_id=variant.pk, delta=delta, actor=request.user, reference="admin"
+                )
+        record_formset(values)
+        for formset in formsets:
+            if formset is not values:
+                record_formset(formset)
 
     def delete_model(self, request, obj):
         services.variant_delete(variant_id=obj.pk)

@@ -13,38 +13,14 @@ from typing import Any
 
 from django.db import connection
 
-from products.models import (
-    AttributeDefinition,
-    Brand,
-    Category,
-    Product,
-    ProductAttributeValue,
-    ProductImage,
-    Review,
-    ReviewStatus,
-    Variant,
-    VariantAttributeValue,
-)
+from products.models import ReviewStatus
+from products.visibility import TABLES, VISIBLE_SQL
 
-T = {
-    "product": Product._meta.db_table,
-    "variant": Variant._meta.db_table,
-    "category": Category._meta.db_table,
-    "brand": Brand._meta.db_table,
-    "image": ProductImage._meta.db_table,
-    "definition": AttributeDefinition._meta.db_table,
-    "pav": ProductAttributeValue._meta.db_table,
-    "vav": VariantAttributeValue._meta.db_table,
-    "review": Review._meta.db_table,
-}
-
-# Paths hold only digits and slashes, so LIKE needs no escaping.
-_VISIBLE = """p.is_active AND NOT EXISTS (
-    SELECT 1 FROM {category} h WHERE NOT h.is_active AND c.path LIKE h.path || '%%')"""
+T = TABLES
 
 VISIBLE_ID_BY_SLUG = f"""
 SELECT p.id FROM {{product}} p JOIN {{category}} c ON c.id = p.category_id
-WHERE p.slug = %s AND {_VISIBLE}
+WHERE p.slug = %s AND {VISIBLE_SQL}
 """.format(**T)
 
 _ATTRIBUTES = """(
@@ -213,9 +189,6 @@ SORTS = {
     "-name": "p.name DESC, p.id DESC",
 }
 _FROM = "FROM {product} p JOIN {category} c ON c.id = p.category_id".format(**T)
-_HIDDEN_BRANCH = (
-    "NOT EXISTS (SELECT 1 FROM {category} h WHERE NOT h.is_active AND c.path LIKE h.path || '%%')"
-).format(**T)
 _ACTIVE_VARIANT = "SELECT 1 FROM {variant} v WHERE v.product_id = p.id AND v.is_active".format(**T)
 _VALUE_MATCH = (
     "EXISTS (SELECT 1 FROM {table} a JOIN {definition} d ON d.id = a.definition_id "
@@ -234,7 +207,7 @@ class ListQuery:
     the SQL text only ever comes from the constants above."""
 
     def __init__(self) -> None:
-        self.where = ["p.is_active", _HIDDEN_BRANCH]
+        self.where = [VISIBLE_SQL]
         self.params: list[Any] = []
 
     def category(self, slug: str) -> None:

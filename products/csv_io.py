@@ -26,8 +26,8 @@ from django.db import transaction
 from tqdm import tqdm
 
 from api.errors import ApiError
-from products.attribute_values import coerce
-from products.attributes import definitions_for_category, values_for_definitions
+from products import services
+from products.attributes import definitions_for_category, validate_values
 from products.models import (
     AttributeDefinition,
     Brand,
@@ -38,10 +38,6 @@ from products.models import (
     Variant,
     VariantAttributeValue,
 )
-from products.services.common import validation_errors
-from products.services.events import products_changed_on_commit
-from products.services.products import product_prices_refresh
-from products.services.stock import StockChange, stock_adjust_many
 
 PRODUCT_COLUMNS = [
     "product_slug",
@@ -236,7 +232,47 @@ def _int(raw: str, name: str, minimum: int = 0) -> int:
     return value
 
 
+# Service field -> CSV column, for the errors a service reports by field.
+PRODUCT_FIELD_COLUMNS = {
+    "name": "product_name",
+    "slug": "product_slug",
+    "category_id": "category_slug",
+    "brand_id": "brand_slug",
+}
+VARIANT_FIELD_COLUMNS = {"name": "variant_name", "is_active": "variant_is_active"}
+# Refusals of product_create that concern the row's variant, not the product.
+VARIANT_ERROR_CODES = {"sku_taken", "duplicate_sku", "duplicate_variant"}
+VARIANT_PARSERS = {
+    "variant_name": ("name", lambda raw, name: raw.strip()),
+    "price": ("price", _money),
+    "compare_at_price": ("compare_at_price", _money),
+    "low_stock_threshold": ("low_stock_threshold", _int),
+    "variant_is_active": ("is_active", _bool),
+    "is_default": ("is_default", _bool),
+    "position": ("position", lambda raw, name: _int(raw, name, minimum=-1_000_000)),
+}
+
+
+def _row_errors(exc: ApiError, columns: dict[str, str], default: str) -> RowInvalid:
+    """A service's refusal as the row's errors, named by the CSV's columns."""
+    errors = []
+    for error in exc.details.get("errors", []):
+        name = error["field"].split(".")[-1] if "." in error["field"] else error["field"]
+        if error["field"].startswith("attributes."):
+            name = f"{ATTR_PREFIX}{name}"
+        elif error["field"].startswith("variants."):
+            name = VARIANT_FIELD_COLUMNS.get(name, name)
+        else:
+            name = columns.get(name, name)
+        errors.append((name or default, error["message"]))
+    return RowInvalid(errors or [(default, exc.message)])
+
+
 class _Importer:
+    """Reads rows into the catalog services' arguments: products through product_create /
+    product_update, variants through variant_create / variant_update, stock through
+    stock_adjust (reason import), so an import keeps every rule the API and the admin keep."""
+
     def __init__(self, *, actor: Any, reference: str, report: ImportReport):
         self.actor = actor
         self.reference = reference[:100]
@@ -259,7 +295,7 @@ class _Importer:
         first_line, first = rows[0]
         try:
             with transaction.atomic():
-                product, created = self.product(first)
+                product, created, rows = self.product(first, rows)
         except RowInvalid as exc:
             for name, message in exc.errors:
                 self.error(first_line, name, message)
@@ -284,184 +320,181 @@ class _Importer:
             except RowInvalid as exc:
                 for name, message in exc.errors:
                     self.error(line, name, message)
-        if product.variants.count() == 0:
-            # Every product keeps a variant: without one, the product itself is not imported.
-            raise RowInvalid([("product_slug", "No valid variant: the product is not imported.")])
-        if not product.variants.filter(is_default=True).exists():
-            variant = product.variants.order_by("position", "id").first()
-            variant.is_default = True
-            variant.save(update_fields=["is_default"])
 
-    def product(self, row: dict[str, str]) -> tuple[Product, bool]:
-        slug = row["product_slug"].strip()
-        product = Product.objects.select_for_update().filter(slug=slug).first()
-        created = product is None
-        errors = []
-        if created:
-            product = Product(slug=slug)
+    def product_fields(self, row: dict[str, str], *, new: bool) -> dict[str, Any]:
+        """The product's service arguments from its first row: a blank cell keeps the value
+        (brand_slug blank: no brand)."""
+        errors, fields = [], {}
+        if new:
             for name in ("product_name", "category_slug", "base_price"):
                 if not row.get(name, "").strip():
                     errors.append((name, "Required for a new product."))
             if errors:
                 raise RowInvalid(errors)
         if row.get("product_name", "").strip():
-            product.name = row["product_name"].strip()
+            fields["name"] = row["product_name"].strip()
         if row.get("description", "").strip():
-            product.description = row["description"]
+            fields["description"] = row["description"]
         if row.get("category_slug", "").strip():
             category = self.categories.get(row["category_slug"].strip())
             if category is None:
                 errors.append(("category_slug", f"No category {row['category_slug']!r}."))
             else:
-                product.category = category
+                fields["category_id"] = category.pk
         if "brand_slug" in row:
             brand_slug = row["brand_slug"].strip()
             if brand_slug and brand_slug not in self.brands:
                 errors.append(("brand_slug", f"No brand {brand_slug!r}."))
             else:
-                product.brand = self.brands.get(brand_slug) if brand_slug else None
+                fields["brand_id"] = self.brands[brand_slug].pk if brand_slug else None
         for name, parse in (("base_price", _money), ("is_active", _bool), ("is_featured", _bool)):
             if row.get(name, "").strip():
                 try:
-                    setattr(product, name, parse(row[name], name))
+                    fields[name] = parse(row[name], name)
                 except RowInvalid as exc:
                     errors += exc.errors
         if errors:
             raise RowInvalid(errors)
-        self.full_clean(product)
-        product.save()
-        definitions = self.definitions(product.category)
-        values = {
-            code: raw
-            for code, raw in self.attributes(row).items()
-            if code in definitions and not definitions[code].is_variant_attribute
-        }
-        checked = self.check_values(definitions, values, variant_level=False)
-        ProductAttributeValue.objects.filter(product=product).delete()
-        ProductAttributeValue.objects.bulk_create(
-            values_for_definitions(checked, ProductAttributeValue, product=product)
-        )
-        return product, created
+        return fields
 
-    def attributes(self, row: dict[str, str]) -> dict[str, str]:
-        return {
-            name[len(ATTR_PREFIX) :]: value.strip()
-            for name, value in row.items()
-            if name.startswith(ATTR_PREFIX) and value is not None and value.strip()
-        }
-
-    def check_values(self, definitions, values, *, variant_level: bool) -> list:
-        errors, checked = [], []
-        for code, raw in values.items():
-            definition = definitions.get(code)
-            if definition is None:
-                errors.append((f"{ATTR_PREFIX}{code}", "No such attribute for this category."))
+    def attributes(self, row: dict[str, str], category_id: int, *, variant_level: bool):
+        """The row's attr: cells of one level, {code: value}, checked as the services check
+        them (products.attributes.validate_values). A code the category does not have is
+        reported with the variant's cells, on every row."""
+        definitions = self.definitions(self.category(category_id))
+        values = {}
+        for name, value in row.items():
+            if not name.startswith(ATTR_PREFIX) or value is None or not value.strip():
                 continue
-            if definition.is_variant_attribute != variant_level:
-                continue  # the other level's column, read by the other pass
-            try:
-                checked.append((definition, coerce(definition, raw)))
-            except Exception as exc:
-                message = getattr(exc, "messages", [str(exc)])[0]
-                errors.append((f"{ATTR_PREFIX}{code}", message))
-        for code, definition in definitions.items():
-            if (
-                definition.is_required
-                and definition.is_variant_attribute == variant_level
-                and code not in values
-            ):
-                errors.append((f"{ATTR_PREFIX}{code}", "This attribute is required."))
-        if errors:
-            raise RowInvalid(errors)
-        return checked
-
-    def full_clean(self, obj, exclude=None) -> None:
-        from django.core.exceptions import ValidationError
-
+            code = name[len(ATTR_PREFIX) :]
+            definition = definitions.get(code)
+            level = definition.is_variant_attribute if definition else True
+            if level == variant_level:
+                values[code] = value.strip()
         try:
-            obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-        except ValidationError as exc:
-            raise RowInvalid(
-                [(e["field"] or "row", e["message"]) for e in validation_errors(exc)]
-            ) from None
+            validate_values(definitions, values, variant_level=variant_level)
+        except ApiError as exc:
+            raise _row_errors(exc, {}, "") from None
+        return values
 
-    def variant(self, product: Product, row: dict[str, str]) -> None:
-        sku = row["sku"].strip().upper()
-        if not sku:
-            raise RowInvalid([("sku", "Required.")])
-        variant = Variant.objects.select_for_update().filter(sku=sku).first()
-        created = variant is None
-        if not created and variant.product_id != product.pk:
-            raise RowInvalid([("sku", f"{sku} belongs to another product.")])
-        if created:
-            variant = Variant(
-                product=product, sku=sku, stock_quantity=0, position=product.variants.count()
-            )
-        errors = []
-        parsers = {
-            "variant_name": ("name", lambda raw, name: raw.strip()),
-            "price": ("price", _money),
-            "compare_at_price": ("compare_at_price", _money),
-            "low_stock_threshold": ("low_stock_threshold", _int),
-            "variant_is_active": ("is_active", _bool),
-            "is_default": ("is_default", _bool),
-            "position": ("position", lambda raw, name: _int(raw, name, minimum=-1_000_000)),
-        }
-        for column, (attribute, parse) in parsers.items():
+    def category(self, category_id: int) -> Category:
+        return next(c for c in self.categories.values() if c.pk == category_id)
+
+    def product(self, first: dict[str, str], rows: list) -> tuple[Product, bool, list]:
+        """The product of the group, created with its first valid variant when new; the
+        rows that remain to be read as variants."""
+        slug = first["product_slug"].strip()
+        product = Product.objects.select_for_update().filter(slug=slug).first()
+        fields = self.product_fields(first, new=product is None)
+        if product is not None:
+            category_id = fields.get("category_id", product.category_id)
+            fields["attributes"] = self.attributes(first, category_id, variant_level=False)
+            try:
+                services.product_update(product_id=product.pk, actor=self.actor, **fields)
+            except ApiError as exc:
+                raise _row_errors(exc, PRODUCT_FIELD_COLUMNS, "product_slug") from None
+            return product, False, rows
+        attributes = self.attributes(first, fields["category_id"], variant_level=False)
+        # Every product keeps a variant: a new one is created with the first row that makes a
+        # valid variant, and the rows before it report why they do not.
+        for index, (line, row) in enumerate(rows):
+            try:
+                with transaction.atomic():
+                    spec, stock = self.variant_spec(row, fields["category_id"], new=True)
+                    product = services.product_create(
+                        slug=slug,
+                        attributes=attributes,
+                        variants=[spec],
+                        actor=self.actor,
+                        **fields,
+                    )
+                    self.stock(product.variants.get(), stock)
+            except RowInvalid as exc:
+                for name, message in exc.errors:
+                    self.error(line, name, message)
+                continue
+            except ApiError as exc:
+                fields = [e["field"] for e in exc.details.get("errors", [])]
+                if exc.code in VARIANT_ERROR_CODES or (
+                    fields and all(f.startswith("variants.") for f in fields)
+                ):
+                    for name, message in _row_errors(exc, {}, "sku").errors:
+                        self.error(line, name, message)
+                    continue
+                # the product itself is refused
+                raise _row_errors(exc, PRODUCT_FIELD_COLUMNS, "product_slug") from None
+            self.report.variants_created += 1
+            return product, True, rows[index + 1 :]
+        raise RowInvalid([("product_slug", "No valid variant: the product is not imported.")])
+
+    def variant_spec(self, row: dict[str, str], category_id: int, *, new: bool):
+        """(variant service arguments, stock to set or None) from a row."""
+        errors, spec = [], {}
+        for column, (attribute, parse) in VARIANT_PARSERS.items():
             if column not in row:
                 continue
             raw = row[column]
             if not raw.strip():
                 if column in {"price", "compare_at_price"}:
-                    setattr(variant, attribute, None)  # blank: the base price / none
+                    spec[attribute] = None  # blank: the base price / none
                 continue
             try:
-                setattr(variant, attribute, parse(raw, column))
+                spec[attribute] = parse(raw, column)
             except RowInvalid as exc:
                 errors += exc.errors
+        if spec.get("is_default") is False:
+            # A variant stops being the default only when another becomes it.
+            del spec["is_default"]
         stock = None
         if row.get("stock_quantity", "").strip():
             try:
                 stock = _int(row["stock_quantity"], "stock_quantity")
             except RowInvalid as exc:
                 errors += exc.errors
-        definitions = self.definitions(product.category)
         try:
-            checked = self.check_values(definitions, self.attributes(row), variant_level=True)
+            spec["attributes"] = self.attributes(row, category_id, variant_level=True)
         except RowInvalid as exc:  # reported together with the field errors of the row
             errors += exc.errors
+        if new:
+            spec["sku"] = row["sku"].strip().upper()
+            if not spec["sku"]:
+                errors.insert(0, ("sku", "Required."))
+            elif Variant.objects.filter(sku=spec["sku"]).exists():
+                errors.insert(0, ("sku", f"{spec['sku']} belongs to another product."))
         if errors:
             raise RowInvalid(errors)
-        self.full_clean(variant, exclude=["product", "stock_quantity"])
-        combo = tuple(sorted((d.code, text.casefold()) for d, (text, _n, _b) in checked))
-        if combo:
-            others = defaultdict(list)
-            for vid, code, text in (
-                VariantAttributeValue.objects.filter(variant__product=product)
-                .exclude(variant_id=variant.pk)
-                .values_list("variant_id", "definition__code", "value_text")
-            ):
-                others[vid].append((code, text.casefold()))
-            if combo in {tuple(sorted(pairs)) for pairs in others.values()}:
-                raise RowInvalid([("sku", "Another variant has the same attribute values.")])
-        if variant.is_default:
-            product.variants.exclude(pk=variant.pk).filter(is_default=True).update(is_default=False)
-        variant.save()
-        VariantAttributeValue.objects.filter(variant=variant).delete()
-        VariantAttributeValue.objects.bulk_create(
-            values_for_definitions(checked, VariantAttributeValue, variant=variant)
-        )
+        return spec, stock
+
+    def variant(self, product: Product, row: dict[str, str]) -> None:
+        sku = row["sku"].strip().upper()
+        if not sku:
+            raise RowInvalid([("sku", "Required.")])
+        variant = Variant.objects.filter(sku=sku).first()
+        if variant is not None and variant.product_id != product.pk:
+            raise RowInvalid([("sku", f"{sku} belongs to another product.")])
+        product.refresh_from_db(fields=["category"])
+        spec, stock = self.variant_spec(row, product.category_id, new=variant is None)
+        try:
+            if variant is None:
+                variant = services.variant_create(product_id=product.pk, actor=self.actor, **spec)
+                self.report.variants_created += 1
+            else:
+                variant = services.variant_update(variant_id=variant.pk, **spec)
+                self.report.variants_updated += 1
+        except ApiError as exc:
+            raise _row_errors(exc, VARIANT_FIELD_COLUMNS, "sku") from None
+        self.stock(variant, stock)
+
+    def stock(self, variant: Variant, stock: int | None) -> None:
         if stock is not None and stock != variant.stock_quantity:
-            stock_adjust_many(
-                changes=[StockChange(variant.pk, quantity=stock)],
+            services.stock_adjust(
+                variant_id=variant.pk,
+                quantity=stock,
                 reason=StockReason.IMPORT,
                 actor=self.actor,
                 reference=self.reference,
-                notify=False,
             )
             self.report.stock_changes += 1
-        self.report.variants_created += created
-        self.report.variants_updated += not created
 
 
 COUNTERS = (
@@ -518,7 +551,7 @@ def import_csv(
             continue
         groups.setdefault(slug, []).append((line, row))
     try:
-        with transaction.atomic():
+        with transaction.atomic(), services.products_changes_batched():
             importer = _Importer(actor=actor, reference=reference, report=report)
             bar = tqdm(total=report.rows, unit="row", disable=not progress, desc="import")
             for rows in groups.values():
@@ -535,8 +568,6 @@ def import_csv(
             bar.close()
             if dry_run or (mode == "atomic" and report.errors):
                 raise _Rollback
-            product_prices_refresh(importer.touched)
-            products_changed_on_commit(importer.touched)
             report.applied = True
     except _Rollback:
         report.applied = False

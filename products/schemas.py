@@ -14,7 +14,16 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from products.models import AttributeType, ReviewStatus, StockReason
+from products.media import image_url
+from products.models import (
+    AttributeType,
+    Product,
+    ProductImage,
+    Review,
+    ReviewStatus,
+    StockReason,
+    Variant,
+)
 
 # -- shared field types -------------------------------------------------------------------------
 
@@ -199,7 +208,10 @@ class BrandOut(Out):
     product_count: int
 
 
-class ReviewOut(Out):
+class ReviewOut(Schema):
+    """A Review with its user (select_related): the author shown as a first name and an
+    initial, never the email."""
+
     id: int
     rating: int
     title: str
@@ -207,6 +219,13 @@ class ReviewOut(Out):
     author: str
     is_verified_purchase: bool
     created_at: datetime
+
+    @staticmethod
+    def resolve_author(review: Review) -> str:
+        first, last = review.user.first_name.strip(), review.user.last_name.strip()
+        if not first:
+            return "A customer"
+        return f"{first} {last[:1]}." if last else first
 
 
 class MyReviewOut(ReviewOut):
@@ -442,6 +461,8 @@ class StaffAttributeDefinitionOut(Schema):
 
 
 class StaffVariantOut(Schema):
+    """A Variant with its attribute values prefetched (products.selectors.staff_variant)."""
+
     id: int
     product_id: int
     sku: str
@@ -456,6 +477,10 @@ class StaffVariantOut(Schema):
     position: int
     attributes: dict[str, str]
 
+    @staticmethod
+    def resolve_attributes(variant: Variant) -> dict[str, str]:
+        return dump_attributes(variant.attribute_values.all())
+
 
 class StaffImageOut(Schema):
     id: int
@@ -464,6 +489,10 @@ class StaffImageOut(Schema):
     width: int | None
     height: int | None
     position: int
+
+    @staticmethod
+    def resolve_url(image: ProductImage) -> str | None:
+        return image_url(image.image.name)
 
 
 class StaffProductOut(Schema):
@@ -486,6 +515,11 @@ class StaffProductOut(Schema):
     images: list[StaffImageOut]
     created_at: datetime
     updated_at: datetime
+
+    # A Product as products.selectors.staff_product loads it (variants, values, images).
+    @staticmethod
+    def resolve_attributes(product: Product) -> dict[str, str]:
+        return dump_attributes(product.attribute_values.all())
 
 
 class StaffProductListOut(Schema):
@@ -518,10 +552,24 @@ class StockMovementOut(Schema):
 
 
 class StockAdjustmentOut(Schema):
+    """A variant's stock after an adjustment (products.selectors.StockAdjustment)."""
+
     variant_id: int
     sku: str
     stock_quantity: int
     movement: StockMovementOut | None
+
+    @staticmethod
+    def resolve_variant_id(adjustment) -> int:
+        return adjustment.variant.pk
+
+    @staticmethod
+    def resolve_sku(adjustment) -> str:
+        return adjustment.variant.sku
+
+    @staticmethod
+    def resolve_stock_quantity(adjustment) -> int:
+        return adjustment.variant.stock_quantity
 
 
 class StaffReviewOut(Schema):

@@ -34,12 +34,11 @@ from products.models import (
     Review,
     ReviewStatus,
     StockMovement,
-    StockReason,
     Variant,
     VariantAttributeValue,
 )
 from products.services.events import catalog_structure_changed_on_commit
-from products.services.products import product_prices_refresh
+from products.services.products import product_prices_refresh, variants_bulk_create
 from products.services.reviews import product_rating_refresh
 
 BATCH = 2000
@@ -458,7 +457,7 @@ class _Batch:
             )
             plans.append((product, kind))
         self.products = Product.objects.bulk_create([p for p, _k in plans])
-        variants, product_values, variant_options, images = [], [], [], []
+        variants, opening_stock, product_values, variant_options, images = [], [], [], [], []
         for position, ((product, kind), sku_index) in enumerate(
             zip(plans, range(self.start, self.start + self.count), strict=True)
         ):
@@ -474,11 +473,10 @@ class _Batch:
                     compare_at_price=(product.base_price + extra + Decimal(20))
                     if rng.random() < 0.15
                     else None,
-                    stock_quantity=0 if rng.random() < 0.08 else rng.randrange(1, 60),
-                    is_default=i == 0,
                     position=i,
                 )
                 variants.append(variant)
+                opening_stock.append(0 if rng.random() < 0.08 else rng.randrange(1, 60))
                 variant_options.append(combo)
             for n in range(1 + (position % 3 == 0)):
                 images.append(
@@ -492,29 +490,14 @@ class _Batch:
                     )
                 )
         ProductAttributeValue.objects.bulk_create(product_values, batch_size=BATCH)
-        Variant.objects.bulk_create(variants, batch_size=BATCH)
+        variants_bulk_create(
+            variants, opening_stock=opening_stock, reference="seed", at=SEED_EPOCH, batch_size=BATCH
+        )
         VariantAttributeValue.objects.bulk_create(
             [
                 self.value(VariantAttributeValue, "variant", v, code, raw)
                 for v, combo in zip(variants, variant_options, strict=True)
                 for code, raw in combo
-            ],
-            batch_size=BATCH,
-        )
-        StockMovement.objects.bulk_create(
-            [
-                StockMovement(
-                    variant=v,
-                    sku=v.sku,
-                    quantity_delta=v.stock_quantity,
-                    quantity_after=v.stock_quantity,
-                    reason=StockReason.IMPORT,
-                    reference="seed",
-                    note="opening stock",
-                    created_at=SEED_EPOCH,
-                )
-                for v in variants
-                if v.stock_quantity
             ],
             batch_size=BATCH,
         )

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from ninja_extra.urls import remove_query_param, replace_query_param
 
+from api.controllers import error_responses
 from api.errors import InvalidInput
 from api.pagination import MAX_PAGE_SIZE
 from products.attribute_values import filter_key
@@ -27,7 +28,7 @@ router = Router(tags=["search"], auth=None)
 
 RESERVED_PARAMS = {*SearchParams.model_fields}
 MAX_ATTRIBUTE_FILTERS = 20
-ERRORS = {422: dict}
+ERRORS = error_responses(422, 429)
 
 
 def _attributes(request: HttpRequest, params: SearchParams) -> dict[str, tuple[str, ...]]:

@@ -1,7 +1,7 @@
 # ruff: noqa: S608 - the SQL is built from the models' table names at import, never from input
 """What search indexes, read from the catalog: one ProductDocument per searchable product.
 
-Searchable means what the public catalog shows (products.selectors.visible_products): an active
+Searchable means what the public catalog shows (products/visibility.py): an active
 product whose category and every category above it are active, with at least one active variant.
 Both backends index these documents, so they read the same truth.
 
@@ -17,35 +17,15 @@ from decimal import Decimal
 
 from django.db import connection
 
-from products.models import (
-    AttributeDefinition,
-    Brand,
-    Category,
-    Product,
-    ProductAttributeValue,
-    ProductImage,
-    Variant,
-    VariantAttributeValue,
-)
-from products.selectors import image_url
+from products.media import image_url
+from products.visibility import TABLES, VISIBLE_SQL
 from search.base import ProductDocument, VariantDocument
 
-T = {
-    "product": Product._meta.db_table,
-    "variant": Variant._meta.db_table,
-    "category": Category._meta.db_table,
-    "brand": Brand._meta.db_table,
-    "image": ProductImage._meta.db_table,
-    "definition": AttributeDefinition._meta.db_table,
-    "pav": ProductAttributeValue._meta.db_table,
-    "vav": VariantAttributeValue._meta.db_table,
-}
+T = TABLES
 
-# Paths hold only digits and slashes, so LIKE needs no escaping.
-SEARCHABLE = """p.is_active
-    AND EXISTS (SELECT 1 FROM {variant} v WHERE v.product_id = p.id AND v.is_active)
-    AND NOT EXISTS (SELECT 1 FROM {category} h
-                    WHERE NOT h.is_active AND c.path LIKE h.path || '%%')""".format(**T)
+# Visible in the catalog (products/visibility.py), with a variant to sell.
+SEARCHABLE = f"""{VISIBLE_SQL}
+    AND EXISTS (SELECT 1 FROM {T["variant"]} v WHERE v.product_id = p.id AND v.is_active)"""
 
 _PRODUCTS = f"""
 SELECT p.id, p.name, p.slug, p.description, p.base_price, p.is_featured, p.rating_avg,

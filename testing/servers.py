@@ -1,6 +1,8 @@
 """Real server processes on the test database, for tests that must talk HTTP to a process.
 
-    with ServerProcess.runserver(log_dir=tmp_path) as base:     # the dev server, static and media
+    with servers.runserver(log=tmp_path / "server.log") as base:   # the dev server, static, media
+        httpx.get(f"{base}/api/health/live")
+    with servers.gunicorn("--workers=2", log=tmp_path / "gunicorn.log") as base:
         httpx.get(f"{base}/api/health/live")
 
 The child gets the test session's services (the test database by its test name, the test Redis)
@@ -109,4 +111,24 @@ def runserver(*, log: Path, **env: str) -> contextlib.AbstractContextManager[str
         env=test_database_env(DEBUG="true", STARTUP_GATE="true", **env),
         log=log,
         ready_path="/api/health/ready",
+    )
+
+
+def gunicorn(*options: str, log: Path, **env: str) -> contextlib.AbstractContextManager[str]:
+    """gunicorn serving api.wsgi on the test database, with its command-line `options` and `env`
+    added to the test environment."""
+    port = free_port()
+    return server_process(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "api.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            *options,
+        ],
+        port=port,
+        env=test_database_env(**env),
+        log=log,
+        ready_path="/api/health/live",
     )

@@ -1,6 +1,7 @@
-"""Accounts, authentication and rate limits. Imported at the end of base.py."""
+"""Accounts and authentication: email tokens and their links, saved addresses, the auth route
+group's rate limit, the per-action limits of the account services, and the token clean-up."""
 
-from .base import DEFAULT_BEAT_SCHEDULES, MIDDLEWARE, env
+from .env import env
 
 # Whether a customer must verify their email before checking out (read by the checkout through
 # core.selectors.user_may_checkout).
@@ -27,27 +28,8 @@ SHOP_NAME = env("SHOP_NAME", default="Emporium")
 # A customer keeps at most this many saved addresses.
 MAX_ADDRESSES_PER_USER = 50
 
-# -- rate limits (api/ratelimit.py) ------------------------------------------------------------
-RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
-RATE_LIMIT_KEY_PREFIX = env("RATE_LIMIT_KEY_PREFIX", default="emporium:rl")
-# How many reverse proxies (nginx, a load balancer) append to X-Forwarded-For in front of the API;
-# 0 trusts only the socket's address, so a client cannot pick its own IP.
-RATE_LIMIT_TRUSTED_PROXIES = env.int("RATE_LIMIT_TRUSTED_PROXIES", default=0)
-
-# The general limit on every /api/ route, per route group (first path segment after /api/):
-# "ip" counts anonymous callers per address, "user" signed-in callers per account; None turns a
-# group's limit off. Other apps add their group: RATE_LIMITS["search"] = {"ip": ..., "user": ...}.
-# RATE_LIMITS='{"search": {"ip": "60/min"}}' in the environment overrides groups without a deploy.
-RATE_LIMITS: dict[str, dict[str, str] | None] = {
-    "default": {"ip": "300/min", "user": "600/min"},
-    "auth": {"ip": "60/min", "user": "60/min"},
-    "health": None,  # probes from load balancers and orchestrators
-    **env.json("RATE_LIMITS", default={}),
-}
-
-# Route groups whose GETs are counted by the view's first cache read, in the same Redis round trip
-# (api.ratelimit.PendingLimit): a cached catalog answer costs one round trip instead of two.
-RATE_LIMIT_DEFERRED_GROUPS = frozenset(env.list("RATE_LIMIT_DEFERRED_GROUPS", default=["catalog"]))
+# The auth route group's part of RATE_LIMITS (composed in base.py).
+AUTH_RATE_LIMITS = {"auth": {"ip": "60/min", "user": "60/min"}}
 
 # Stricter limits one service enforces for one action, per identity (ip, email, user).
 RATE_LIMIT_ACTIONS: dict[str, dict[str, str]] = {
@@ -60,12 +42,10 @@ RATE_LIMIT_ACTIONS: dict[str, dict[str, str]] = {
     **env.json("RATE_LIMIT_ACTIONS", default={}),
 }
 
-# Before the session and CSRF middleware: a limited request is refused before any other work.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("api.middleware.JsonErrorMiddleware") + 1, "api.ratelimit.RateLimitMiddleware"
-)
-
-DEFAULT_BEAT_SCHEDULES["flush-expired-tokens"] = {
-    "task": "maintenance.flush_expired_tokens",
-    "crontab": {"minute": "17", "hour": "3"},
+# Auth's part of DEFAULT_BEAT_SCHEDULES (composed in base.py).
+AUTH_BEAT_SCHEDULES = {
+    "flush-expired-tokens": {
+        "task": "maintenance.flush_expired_tokens",
+        "crontab": {"minute": "17", "hour": "3"},
+    },
 }

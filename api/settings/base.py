@@ -1,16 +1,30 @@
-"""Settings shared by every environment. dev.py, test.py and prod.py finish them."""
+"""Settings shared by every environment: Django's core settings, and the settings composed from
+the topic modules' pieces. dev.py, test.py and prod.py finish them.
+
+Each topic module (admin, auth, catalog, celery, database, observability, orders, payments,
+ratelimit, search, storage) imports only the `env` leaf and declares its own names, so the star
+imports below may come in any order. Where several topics contribute to one setting, each declares
+its piece under its own name (ORDERS_RATE_LIMITS, ORDERS_BEAT_SCHEDULES, ...) and this module
+merges them; no topic module touches another's dicts.
+"""
 
 from datetime import timedelta
-from pathlib import Path
-
-import environ
 
 from api.logging import logging_config
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-env = environ.Env()
+from .admin import *  # noqa: F403
+from .auth import *  # noqa: F403
+from .catalog import *  # noqa: F403
+from .celery import *  # noqa: F403
+from .database import *  # noqa: F403
+from .env import BASE_DIR, DATA_DIR, env  # noqa: F401 (BASE_DIR and DATA_DIR are settings)
+from .observability import *  # noqa: F403
+from .orders import *  # noqa: F403
+from .payments import *  # noqa: F403
+from .ratelimit import *  # noqa: F403
+from .search import *  # noqa: F403
+from .storage import *  # noqa: F403
 
-DATA_DIR = Path(env("EMPORIUM_DATA_DIR", default=str(BASE_DIR / ".data")))
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -47,6 +61,8 @@ MIDDLEWARE = [
     "api.startup.StartupGateMiddleware",
     "api.db_router.RoutingScopeMiddleware",
     "api.middleware.JsonErrorMiddleware",
+    # Before the session and CSRF middleware: a limited request is refused before any other work.
+    "api.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,10 +79,6 @@ ROOT_URLCONF = "api.urls"
 WSGI_APPLICATION = "api.wsgi.application"
 ASGI_APPLICATION = "api.asgi.application"
 AUTH_USER_MODEL = "core.User"
-# The admin is the only sign-in page; Unfold's login form carries no hidden `next` field, so a
-# sign-in at /admin/login/ opened directly lands here instead of Django's /accounts/profile/.
-LOGIN_REDIRECT_URL = "admin:index"
-LOGIN_URL = "admin:login"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -95,11 +107,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-
-STATIC_URL = "/static/"
-STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+CELERY_TIMEZONE = TIME_ZONE
 
 # Request bodies above this are refused with 413 (image uploads raise their own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -107,44 +115,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))
 
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Emporium <shop@emporium.test>")
 
 DEMO_STAFF_EMAIL = "staff@emporium.test"
 DEMO_STAFF_PASSWORD = env("DEMO_STAFF_PASSWORD", default="emporium-staff-demo")
 DEMO_CUSTOMER_EMAIL = "customer@emporium.test"
 DEMO_CUSTOMER_PASSWORD = env("DEMO_CUSTOMER_PASSWORD", default="emporium-customer-demo")
-
-UNFOLD = {
-    "SITE_TITLE": "Emporium admin",
-    "SITE_HEADER": "Emporium",
-    "SITE_SUBHEADER": "Merchant console",
-    "SITE_SYMBOL": "storefront",
-    # Without an icon link every browser asks for /favicon.ico, a 404 in the console.
-    "SITE_FAVICONS": [
-        {
-            "rel": "icon",
-            "type": "image/svg+xml",
-            "href": "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' "
-            "viewBox='0 0 32 32'><rect width='32' height='32' rx='8' fill='%23e7000b'/></svg>",
-        }
-    ],
-    "SHOW_HISTORY": True,
-    "SHOW_VIEW_ON_SITE": False,
-    "COLORS": {
-        "primary": {
-            "50": "oklch(97.1% .013 17.38)",
-            "100": "oklch(93.6% .032 17.717)",
-            "200": "oklch(88.5% .062 18.334)",
-            "300": "oklch(80.8% .114 19.571)",
-            "400": "oklch(70.4% .191 22.216)",
-            "500": "oklch(63.7% .237 25.331)",
-            "600": "oklch(57.7% .245 27.325)",
-            "700": "oklch(50.5% .213 27.518)",
-            "800": "oklch(44.4% .177 26.899)",
-            "900": "oklch(39.6% .141 25.723)",
-            "950": "oklch(25.8% .092 26.042)",
-        }
-    },
-}
 
 NINJA_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
@@ -156,26 +132,29 @@ NINJA_JWT = {
     "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
 }
 
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TIMEZONE = TIME_ZONE
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# -- composed from the topics' pieces -------------------------------------------------------------
+# The general limit on every /api/ route, per route group (api/settings/ratelimit.py explains the
+# shape). The environment comes last: RATE_LIMITS='{"search": {"ip": "60/min"}}' replaces a
+# group's limit without a deploy.
+RATE_LIMITS: dict[str, dict[str, str] | None] = {
+    **API_RATE_LIMITS,  # noqa: F405
+    **AUTH_RATE_LIMITS,  # noqa: F405
+    **ORDERS_RATE_LIMITS,  # noqa: F405
+    **PAYMENTS_RATE_LIMITS,  # noqa: F405
+    **SEARCH_RATE_LIMITS,  # noqa: F405
+    **env.json("RATE_LIMITS", default={}),
+}
 
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Emporium <shop@emporium.test>")
-# Task log lines go through LOGGING (JSON) instead of Celery's own format.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Default periodic tasks, installed into django-celery-beat (editable in the admin) by api/beat.py:
+# {"name": {"task": "task.name", "crontab": {"minute": "0", "hour": "3"}}} or {"name": {"task":
+# "task.name", "every_seconds": 300}}, optional "args", "kwargs", "queue", "description".
+DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {
+    **AUTH_BEAT_SCHEDULES,  # noqa: F405
+    **ORDERS_BEAT_SCHEDULES,  # noqa: F405
+    **PAYMENTS_BEAT_SCHEDULES,  # noqa: F405
+    **SEARCH_BEAT_SCHEDULES,  # noqa: F405
+}
 
-# Default periodic tasks, installed into django-celery-beat (editable in the admin) by the workers
-# issue's installer. Each issue adds its own: {"name": {"task": "task.name", "crontab": {"minute":
-# "0", "hour": "3"}}} or {"name": {"task": "task.name", "every_seconds": 300}}, optional "kwargs".
-DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {}
-
-from .auth import *  # noqa: E402, F403
-from .catalog import *  # noqa: E402, F403
-from .celery import *  # noqa: E402, F403
-from .database import *  # noqa: E402, F403
-from .observability import *  # noqa: E402, F403
-from .orders import *  # noqa: E402, F403
-from .payments import *  # noqa: E402, F403
-from .search import *  # noqa: E402, F403
-from .storage import *  # noqa: E402, F403
+# name -> class implementing payments.providers.base.PaymentProvider; Stripe's entry only when
+# both of its secrets are set (api/settings/payments.py).
+PAYMENT_PROVIDERS = {**BUILTIN_PAYMENT_PROVIDERS, **STRIPE_PAYMENT_PROVIDERS}  # noqa: F405

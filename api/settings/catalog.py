@@ -1,6 +1,6 @@
 """Catalog: cache lifetimes of the public reads, review moderation."""
 
-from .base import env
+from .env import env
 
 # Seconds a cached public answer may live; every change invalidates it right after commit
 # anyway, so the TTL only bounds memory and the damage of a missed invalidation.

@@ -2,14 +2,15 @@
 
 Queues are named after the work. A task whose name equals a queue goes there; a name that starts
 with "<queue>." goes to that queue (reports.daily_sales -> reports); anything else (maintenance.*)
-goes to "default". api.celery.route_task applies this rule.
+goes to "default". api.celery.route_task applies this rule. The default periodic tasks are each
+topic's *_BEAT_SCHEDULES, composed into DEFAULT_BEAT_SCHEDULES in base.py; CELERY_TIMEZONE follows
+TIME_ZONE there.
 """
 
-import environ as _environ
-from kombu import Exchange as _Exchange
+from kombu import Exchange as _Exchange  # underscored names stay out of `from .celery import *`
 from kombu import Queue as _Queue
 
-_env = _environ.Env()  # underscored names stay out of `from .celery import *`
+from .env import env
 
 TASK_QUEUE_NAMES = (
     "search.index_product",
@@ -33,7 +34,7 @@ TASK_QUEUE_NAMES = (
 DEAD_LETTER_EXCHANGE = "dead_letter"
 DEAD_LETTER_QUEUE = "dead_letter"
 # Dead-lettered messages are an archive (the admin retries from FailedTask rows): they expire.
-DEAD_LETTER_TTL_SECONDS = _env.int("DEAD_LETTER_TTL_SECONDS", default=14 * 24 * 3600)
+DEAD_LETTER_TTL_SECONDS = env.int("DEAD_LETTER_TTL_SECONDS", default=14 * 24 * 3600)
 
 _TASK_EXCHANGE = _Exchange("tasks", type="direct", durable=True)
 CELERY_TASK_QUEUES = tuple(
@@ -63,10 +64,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A worker that loses the broker stops its running tasks: their messages come back anyway.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-CELERY_TASK_SOFT_TIME_LIMIT = _env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
-CELERY_TASK_TIME_LIMIT = _env.int("CELERY_TASK_TIME_LIMIT", default=360)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # Recycle worker processes now and then so a slow leak cannot grow forever.
-CELERY_WORKER_MAX_TASKS_PER_CHILD = _env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
 
 # Flower and the "sent" state need events.
 CELERY_WORKER_SEND_TASK_EVENTS = True
@@ -75,7 +76,14 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis only: an unacknowledged message is handed out again after this long. It must exceed
     # the longest task and the longest retry delay, or a slow task would run twice.
-    "visibility_timeout": _env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_HEARTBEAT = 30
 CELERY_BROKER_POOL_LIMIT = 10
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Task log lines go through LOGGING (JSON) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# django-celery-beat's tables, editable in the admin; api/beat.py installs DEFAULT_BEAT_SCHEDULES.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

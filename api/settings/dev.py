@@ -3,7 +3,7 @@
 from api import runtime
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, env
+from .env import DATA_DIR, env
 from .services import caches, databases
 
 DEBUG = env.bool("DEBUG", default=True)

@@ -1,10 +1,10 @@
-"""Cart, checkout, orders, payments and inventory. Imported at the end of base.py."""
+"""Cart, prices (shipping and tax), orders, inventory, the checkout's rate limit and the order
+upkeep tasks. Payment settings live in payments.py; the admin dashboard in admin.py."""
 
 from datetime import timedelta as _timedelta
 from decimal import Decimal as _Decimal
 
-from .auth import RATE_LIMITS
-from .base import DEFAULT_BEAT_SCHEDULES, UNFOLD, env
+from .env import env
 
 # -- cart -----------------------------------------------------------------------------------------
 CART_MAX_LINES = env.int("CART_MAX_LINES", default=100)
@@ -28,15 +28,6 @@ ORDER_NUMBER_PREFIX = "EM-"
 # Where order emails send the customer; {number} and {token} (the guest's access key) filled in.
 ORDER_URL = env("ORDER_URL", default="http://localhost:3000/orders/{number}?token={token}")
 
-# -- payments -------------------------------------------------------------------------------------
-# name -> class implementing payments.providers.base.PaymentProvider. The Stripe issue adds its own.
-PAYMENT_PROVIDERS = {"manual": "payments.providers.manual.ManualProvider"}
-PAYMENT_DEFAULT_PROVIDER = env("PAYMENT_DEFAULT_PROVIDER", default="manual")
-MANUAL_PAYMENT_INSTRUCTIONS = env(
-    "MANUAL_PAYMENT_INSTRUCTIONS",
-    default="Pay by bank transfer, quoting your order number; we ship once the payment arrives.",
-)
-
 # -- inventory ------------------------------------------------------------------------------------
 INVENTORY_UPLOAD_MAX_BYTES = env.int("INVENTORY_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
 INVENTORY_UPLOAD_MAX_ROWS = env.int("INVENTORY_UPLOAD_MAX_ROWS", default=20_000)
@@ -44,30 +35,29 @@ INVENTORY_UPLOAD_MAX_ROWS = env.int("INVENTORY_UPLOAD_MAX_ROWS", default=20_000)
 LOW_STOCK_ALERT_EMAILS = env.list("LOW_STOCK_ALERT_EMAILS", default=[])
 
 # -- rate limits: checkout creates orders and holds stock, so it gets its own, stricter group --
-RATE_LIMITS.setdefault("checkout", {"ip": "30/min", "user": "30/min"})
+ORDERS_RATE_LIMITS = {"checkout": {"ip": "30/min", "user": "30/min"}}
 
-# -- admin dashboard ------------------------------------------------------------------------------
-UNFOLD["DASHBOARD_CALLBACK"] = "orders.dashboard.dashboard_callback"
-
-# -- periodic tasks -------------------------------------------------------------------------------
-DEFAULT_BEAT_SCHEDULES["cancel unpaid orders"] = {
-    "task": "maintenance.cancel_unpaid_orders",
-    "every_seconds": 60,
-    "kwargs": {"limit": 500},
-    "description": "Cancel orders unpaid after ORDER_PAYMENT_TIMEOUT; their stock returns.",
-}
-DEFAULT_BEAT_SCHEDULES["low-stock alerts"] = {
-    "task": "email.send_low_stock_alert",
-    "every_seconds": 300,
-    "description": "Email staff about variants that crossed their low-stock threshold (once).",
-}
-DEFAULT_BEAT_SCHEDULES["daily sales report"] = {
-    "task": "reports.daily_sales",
-    "crontab": {"minute": "5", "hour": "0"},
-    "kwargs": {"days": 3},
-    "description": "SalesReport rows for the last days (late payments move recent days).",
-}
-DEFAULT_BEAT_SCHEDULES["purge stale carts"] = {
-    "task": "maintenance.purge_stale_carts",
-    "crontab": {"minute": "41", "hour": "4"},
+# -- periodic tasks: orders' part of DEFAULT_BEAT_SCHEDULES (composed in base.py) -----------------
+ORDERS_BEAT_SCHEDULES = {
+    "cancel unpaid orders": {
+        "task": "maintenance.cancel_unpaid_orders",
+        "every_seconds": 60,
+        "kwargs": {"limit": 500},
+        "description": "Cancel orders unpaid after ORDER_PAYMENT_TIMEOUT; their stock returns.",
+    },
+    "low-stock alerts": {
+        "task": "email.send_low_stock_alert",
+        "every_seconds": 300,
+        "description": "Email staff about variants that crossed their low-stock threshold (once).",
+    },
+    "daily sales report": {
+        "task": "reports.daily_sales",
+        "crontab": {"minute": "5", "hour": "0"},
+        "kwargs": {"days": 3},
+        "description": "SalesReport rows for the last days (late payments move recent days).",
+    },
+    "purge stale carts": {
+        "task": "maintenance.purge_stale_carts",
+        "crontab": {"minute": "41", "hour": "4"},
+    },
 }

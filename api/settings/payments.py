@@ -1,9 +1,18 @@
-"""Payments: providers, Stripe, the webhook and reconciliation (PAYMENT_PROVIDERS starts in
-orders.py with `manual`; Stripe joins it here when its keys are set)."""
+"""Payments: the providers, Stripe, the webhook's rate limit and reconciliation.
 
-from .auth import RATE_LIMITS
-from .base import DEFAULT_BEAT_SCHEDULES, env
-from .orders import PAYMENT_PROVIDERS
+PAYMENT_PROVIDERS is composed in base.py from BUILTIN_PAYMENT_PROVIDERS and
+STRIPE_PAYMENT_PROVIDERS, which is empty unless both Stripe secrets are set.
+"""
+
+from .env import env
+
+# name -> class implementing payments.providers.base.PaymentProvider.
+BUILTIN_PAYMENT_PROVIDERS = {"manual": "payments.providers.manual.ManualProvider"}
+PAYMENT_DEFAULT_PROVIDER = env("PAYMENT_DEFAULT_PROVIDER", default="manual")
+MANUAL_PAYMENT_INSTRUCTIONS = env(
+    "MANUAL_PAYMENT_INSTRUCTIONS",
+    default="Pay by bank transfer, quoting your order number; we ship once the payment arrives.",
+)
 
 # -- Stripe: enabled when both secrets are set (test keys sk_test_... / whsec_... locally) --------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
@@ -17,19 +26,24 @@ STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Stripe's own default: a signature older than this is refused (replays).
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
-if STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET:
-    PAYMENT_PROVIDERS["stripe"] = "payments.providers.stripe.StripeProvider"
+STRIPE_PAYMENT_PROVIDERS = (
+    {"stripe": "payments.providers.stripe.StripeProvider"}
+    if STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET
+    else {}
+)
 
 # -- reconciliation: remote payments still open after this long are re-read from the provider --
 PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=10)
 PAYMENT_RECONCILE_BATCH = env.int("PAYMENT_RECONCILE_BATCH", default=200)
-DEFAULT_BEAT_SCHEDULES["reconcile payments"] = {
-    "task": "maintenance.payment_reconcile",
-    "every_seconds": 600,
-    "description": "Settle provider payments pending longer than PAYMENT_RECONCILE_AFTER_MINUTES "
-    "(a lost webhook never leaves a paid order unpaid).",
+PAYMENTS_BEAT_SCHEDULES = {
+    "reconcile payments": {
+        "task": "maintenance.payment_reconcile",
+        "every_seconds": 600,
+        "description": "Settle provider payments pending longer than "
+        "PAYMENT_RECONCILE_AFTER_MINUTES (a lost webhook never leaves a paid order unpaid).",
+    },
 }
 
 # The webhook and the provider list: Stripe delivers bursts from a few addresses and a 429 would
 # only delay payments (every delivery is signed and checked before anything is written).
-RATE_LIMITS.setdefault("payments", None)
+PAYMENTS_RATE_LIMITS = {"payments": None}

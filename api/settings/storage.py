@@ -1,11 +1,17 @@
-"""Media storage (local files, or S3 through django-storages) and upload limits."""
+"""Static files, media storage (local files, or S3 through django-storages) and upload limits."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from .base import MEDIA_ROOT, MEDIA_URL, env
+from .env import BASE_DIR, DATA_DIR, env
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 
 # Product images and other uploads: larger files are refused with 413 while they arrive.
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,8 @@ import pytest
 import yaml
 from django.conf import settings
 from django.db import connection
+
+from testing.servers import free_port
 
 ROOT = Path(settings.BASE_DIR)
 SECRETS = (
@@ -193,12 +194,6 @@ def entrypoint_env(**extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "api.settings.dev",
         **extra,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,6 @@ import gzip
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -15,18 +14,17 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from django.conf import settings
-from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics
 from api.celery import app
 from api.models import FailedTask
 from api.tests.worker_tasks import report_record_task
+from testing import servers
 
 TOKEN = "metrics-token-for-tests"
 
@@ -170,29 +168,11 @@ def test_an_unreachable_broker_is_reported_not_raised(client, token, monkeypatch
 
 
 # -- gunicorn with several worker processes -------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    url = urlsplit(settings.SERVICES.database_url)
-    return {
-        **os.environ,
-        **settings.SERVICES.environ(),
-        "DATABASE_URL": url._replace(path="/" + connection.settings_dict["NAME"]).geturl(),
-        "DJANGO_SETTINGS_MODULE": "api.settings.test",
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    }
-
-
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_workers_share_one_view_of_the_request_metrics(tmp_path):
     multiproc_dir = Path(settings.DATA_DIR) / "test" / f"prom-{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    env = child_env(
+    port = servers.free_port()
+    env = servers.test_database_env(
         PROMETHEUS_MULTIPROC_DIR=str(multiproc_dir),
         WEB_CONCURRENCY="2",
         GUNICORN_BIND=f"127.0.0.1:{port}",
@@ -309,7 +289,7 @@ def test_a_dsn_sends_django_errors_to_sentry_with_our_ids():
         result = subprocess.run(
             [sys.executable, "-c", SENTRY_PROBE],
             cwd=settings.BASE_DIR,
-            env=child_env(SENTRY_DSN=dsn, SENTRY_ENVIRONMENT="test"),
+            env=servers.test_database_env(SENTRY_DSN=dsn, SENTRY_ENVIRONMENT="test"),
             capture_output=True,
             text=True,
             timeout=60,

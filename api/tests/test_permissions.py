@@ -3,13 +3,9 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from api.auth import tokens_for
+from testing.factories import bearer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("api.tests.error_urls")]
-
-
-def bearer(user):
-    return {"HTTP_AUTHORIZATION": f"Bearer {tokens_for(user)['access']}"}
 
 
 @pytest.fixture

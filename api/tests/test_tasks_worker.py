@@ -1,22 +1,20 @@
 """Real Celery worker processes, on the embedded Redis broker and on RabbitMQ.
 
-Each worker is `python -m celery -A api worker` pointed at the test database and a broker; the
-tasks it runs (api/tests/worker_tasks.py) append one record per attempt to a Redis list, and its
-JSON log lines go to a file the tests read.
+Each worker (testing/workers.py) is `python -m celery -A api worker` pointed at the test database
+and a broker; the tasks it runs (api/tests/worker_tasks.py) append one record per attempt to a Redis
+list, and its JSON log lines go to a file the tests read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -24,7 +22,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from celery import signals
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from api.celery import app, dead_letter_queue
 from api.models import FailedTask
@@ -37,26 +35,12 @@ from api.tests.worker_tasks import (
     report_record_task,
     search_record_task,
 )
+from testing.workers import Worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The worker heartbeat stays on: it wakes the event loop, which sends acks and rejects queued
-# by timers (a retried task's final reject waited ~10 s without it on RabbitMQ + solo).
-WORKER_FLAGS = ("--without-gossip", "--without-mingle")
-
 
 # -- helpers --------------------------------------------------------------------------------------
-def wait_for(predicate: Callable[[], object], seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-        time.sleep(0.05)
-
-
 def records(key: str) -> list[dict]:
     return [json.loads(item) for item in worker_tasks.redis().lrange(key, 0, -1)]
 
@@ -71,97 +55,6 @@ def wait_records(key: str, count: int, seconds: float = 15) -> list[dict]:
 
 def new_key() -> str:
     return f"test:worker:{uuid.uuid4().hex}"
-
-
-def worker_database_url() -> str:
-    """The services' database URL, on the test database this session created."""
-    name = connection.settings_dict["NAME"]
-    assert name.startswith("test_"), "start workers after django_db_setup"
-    return urlsplit(settings.SERVICES.database_url)._replace(path="/" + name).geturl()
-
-
-class Worker:
-    """One `celery worker` process group, logging JSON lines to a file."""
-
-    def __init__(
-        self,
-        log_dir: Path,
-        *,
-        broker_url: str | None = None,
-        pool: str = "solo",
-        concurrency: int = 1,
-    ) -> None:
-        self.name = f"test-{uuid.uuid4().hex[:8]}"
-        self.log_path = log_dir / f"{self.name}.log"
-        env = {
-            **os.environ,
-            **settings.SERVICES.environ(),
-            "DATABASE_URL": worker_database_url(),
-            "DJANGO_SETTINGS_MODULE": "api.settings.test",
-            "PYTHONUNBUFFERED": "1",
-            "LOG_LEVEL": os.environ.get("WORKER_LOG_LEVEL", "INFO"),
-        }
-        if broker_url:
-            env["CELERY_BROKER_URL"] = broker_url
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "api",
-            "worker",
-            "-P",
-            pool,
-            f"--concurrency={concurrency}",
-            f"--hostname={self.name}@%h",
-            "--include=api.tests.worker_tasks",
-            "--loglevel=INFO",
-            *WORKER_FLAGS,
-        ]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def lines(self) -> list[dict]:
-        parsed = []
-        for raw in self.log_path.read_text(errors="replace").splitlines():
-            try:
-                parsed.append(json.loads(raw))
-            except ValueError:
-                continue  # a banner line or a plain traceback
-        return parsed
-
-    def wait_ready(self, seconds: float = 30) -> None:
-        def ready():
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited:\n{self.log_path.read_text()[-3000:]}")
-            return any(line.get("message", "").endswith(" ready.") for line in self.lines())
-
-        wait_for(ready, seconds, f"worker {self.name} to be ready")
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker (main process and pool children): nothing gets to clean up."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        # Pool children of a killed main process must not outlive the test.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")

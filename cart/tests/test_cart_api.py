@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cart.models import Cart, CartLine, CartStatus
-from cart.tests.factories import UserFactory, bearer, make_variant, user_cart
 from products.models import Product, Variant
+from testing.factories import UserFactory, bearer, guest_cart, make_variant, user_cart
 
 pytestmark = pytest.mark.django_db
 
@@ -91,13 +91,14 @@ def test_more_than_the_stock_is_a_409_that_says_how_many_there_are(client):
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "insufficient_stock"
-    assert body["details"] == {
+    short = {
         "variant_id": variant.pk,
         "sku": "RARE-1",
         "requested": 4,
         "available": 3,
         "in_cart": 2,
     }
+    assert body["details"] == {**short, "lines": [short]}
     assert CartLine.objects.get().quantity == 2
 
 
@@ -233,7 +234,6 @@ def test_stale_guest_carts_are_purged_and_customers_carts_kept():
 
     from django.utils import timezone
 
-    from cart.tests.factories import guest_cart
     from orders.tasks import carts_purge_stale_task
 
     old_guest, _ = guest_cart((make_variant(stock=5), 1))

@@ -7,7 +7,10 @@ import pytest
 from django.utils import timezone
 
 from cart.models import Cart, CartLine, CartStatus
-from cart.tests.factories import (
+from orders.models import Order
+from products.models import Variant
+from testing.factories import (
+    PASSWORD,
     CouponFactory,
     UserFactory,
     bearer,
@@ -15,9 +18,6 @@ from cart.tests.factories import (
     make_variant,
     user_cart,
 )
-from core.tests.factories import PASSWORD
-from orders.models import Order
-from products.models import Variant
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ from django.contrib.auth.models import Group, Permission
 from ninja_jwt.token_blacklist.models import OutstandingToken
 
 from api.auth import tokens_for
-from core.tests.conftest import bearer
-from core.tests.factories import PASSWORD, AddressFactory, UserFactory
+from testing.factories import PASSWORD, AddressFactory, UserFactory, bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from api.auth import tokens_for
 from core.models import User
-from core.tests.conftest import bearer
-from core.tests.factories import PASSWORD, UserFactory
+from testing.factories import PASSWORD, UserFactory, bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.schemas import MAX_TEXT_LENGTH, InputSchema, Text
-from core.tests.conftest import bearer
-from core.tests.factories import PASSWORD
+from testing.factories import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from django.db import IntegrityError, connections, transaction
 from django.test import Client
 
 from core.models import Address, User
-from core.tests.conftest import bearer
-from core.tests.factories import AddressFactory, UserFactory
+from testing.factories import AddressFactory, UserFactory, bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from core import selectors
 from core.models import OneTimeToken, SentEmail
 from core.notifications import render_email, send_templated_email
 from core.tasks import tokens_flush_expired_task
-from core.tests.factories import UserFactory
 from core.tokens import token_blacklist
+from testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from ninja_jwt.token_blacklist.models import OutstandingToken
 
 from api.auth import tokens_for
 from core.models import OneTimeToken, SentEmail, User
-from core.tests.conftest import bearer
-from core.tests.factories import PASSWORD
+from testing.factories import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -2,16 +2,11 @@
 the admin's), register and reset limits, the general per-route-group limit, and one count shared by
 two server processes."""
 
+import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -20,10 +15,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api import ratelimit
 from api.ratelimit import Rate
-from core.tests.conftest import bearer
-from core.tests.factories import PASSWORD, UserFactory
-
-BASE_DIR = Path(settings.BASE_DIR)
+from testing import servers
+from testing.factories import PASSWORD, ProductFactory, UserFactory, bearer
 
 
 def post(client, path, body, ip="10.0.0.1", **extra):
@@ -309,12 +302,6 @@ def test_without_redis_the_admin_login_is_refused_too(client, monkeypatch, staff
 # -- two server processes -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _request(url, body=None):
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json"}
@@ -326,66 +313,22 @@ def _request(url, body=None):
         return error.code, dict(error.headers)
 
 
-def _wait_until_up(base, process, log):
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if _request(f"{base}/api/health/live")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture
 def two_servers(tmp_path):
     """Two gunicorn processes on the test database and the same Redis."""
-    database_url = urlsplit(settings.SERVICES.environ()["DATABASE_URL"])
-    database_url = urlunsplit(database_url._replace(path=f"/{connection.settings_dict['NAME']}"))
-    env = {
-        **os.environ,
-        **settings.SERVICES.environ(),
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "api.settings.test",
-        "RATE_LIMITS": json.dumps({"me": {"ip": "4/min", "user": "4/min"}}),
-        "PYTHONUNBUFFERED": "1",
-    }
-    servers = []
-    try:
-        for name in ("a", "b"):
-            port = _free_port()
-            log = tmp_path / f"server-{name}.log"
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "api.wsgi:application",
-                    f"--bind=127.0.0.1:{port}",
+    limits = json.dumps({"me": {"ip": "4/min", "user": "4/min"}})
+    with contextlib.ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                servers.gunicorn(
                     "--workers=1",
                     "--log-level=warning",
-                ],
-                cwd=BASE_DIR,
-                env=env,
-                stdout=log.open("w"),
-                stderr=subprocess.STDOUT,
+                    log=tmp_path / f"server-{name}.log",
+                    RATE_LIMITS=limits,
+                )
             )
-            servers.append((f"http://127.0.0.1:{port}", process, log))
-        for base, process, log in servers:
-            _wait_until_up(base, process, log)
-        yield [base for base, _, _ in servers]
-    finally:
-        for _, process, _ in servers:
-            process.terminate()
-        for _, process, _ in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            for name in ("a", "b")
+        ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -413,8 +356,6 @@ def test_rate_limits_hold_across_two_server_processes(two_servers):
 
 @pytest.fixture
 def shoe(db):
-    from products.tests.factories import ProductFactory
-
     return ProductFactory(name="Deferred Runner", slug="deferred-runner")
 
 
@@ -483,12 +424,12 @@ def test_without_the_cache_a_deferred_limit_is_counted_before_any_query(
 def test_a_deferred_read_that_never_counted_is_counted_on_the_way_out(
     api_client, settings, shoe, monkeypatch
 ):
-    """A catalog read whose view reads no cache (a future route that forgets settle_pending)
-    is still limited: the middleware counts it after the view."""
+    """A catalog read whose view reads no cache (a future route that forgets
+    api.cache.deferred_limit_settle) is still limited: the middleware counts it after the view."""
     from products.controllers import public
 
     settings.RATE_LIMITS = {"default": {"ip": "1/min"}}
-    monkeypatch.setattr(public.ratelimit, "settle_pending", lambda: None)
+    monkeypatch.setattr(public.cache, "deferred_limit_settle", lambda: None)
     path = "/api/catalog/products/deferred-runner/reviews"
     assert api_client.get(path).status_code == 200
     refused = api_client.get(path)

@@ -11,7 +11,7 @@ from django.test import Client
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from api.auth import tokens_for
-from core.tests.factories import UserFactory
+from testing.factories import UserFactory
 
 CONCURRENCY = 20
 

@@ -16,9 +16,8 @@ from ninja_jwt.token_blacklist.models import OutstandingToken
 from api.auth import tokens_for
 from core.models import TokenRotation
 from core.tasks import tokens_flush_expired_task
-from core.tests.conftest import bearer
-from core.tests.factories import UserFactory
 from core.tokens import token_refresh
+from testing.factories import UserFactory, bearer
 
 REFRESH = "/api/auth/token/refresh"
 

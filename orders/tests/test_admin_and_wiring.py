@@ -8,10 +8,10 @@ from django.urls import reverse
 
 from api.celery import app, queue_for
 from cart.models import Coupon
-from cart.tests.factories import UserFactory, make_variant
 from orders.models import InventoryUpload, Order, OrderStatus
-from orders.tests.test_orders import place
+from orders.tests.fixtures import place
 from products.models import Variant
+from testing.factories import UserFactory, make_variant
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,11 @@ from django.test.utils import CaptureQueriesContext
 
 from api.models import IdempotencyRecord
 from cart.models import Cart, CartStatus, CouponRedemption
-from cart.tests.factories import (
+from core.models import SentEmail
+from orders.models import Order, OrderEvent, OrderStatus
+from payments.models import Payment, PaymentStatus
+from products.models import StockMovement, Variant
+from testing.factories import (
     ADDRESS,
     AddressFactory,
     CouponFactory,
@@ -19,10 +23,6 @@ from cart.tests.factories import (
     make_variant,
     user_cart,
 )
-from core.models import SentEmail
-from orders.models import Order, OrderEvent, OrderStatus
-from payments.models import Payment, PaymentStatus
-from products.models import StockMovement, Variant
 
 pytestmark = pytest.mark.django_db
 
@@ -311,14 +311,8 @@ def test_an_unknown_payment_provider_is_refused(client):
     assert response.json()["code"] == "payment_provider_unknown"
 
 
-def test_a_failed_payment_start_is_retried_by_the_same_request(client, settings):
-    from payments.tests.providers import FlakyProvider
-
-    settings.PAYMENT_PROVIDERS = {
-        **settings.PAYMENT_PROVIDERS,
-        "flaky": "payments.tests.providers.FlakyProvider",
-    }
-    FlakyProvider.failures_left = 1
+def test_a_failed_payment_start_is_retried_by_the_same_request(client, flaky_provider):
+    flaky_provider.failures_left = 1
     variant = make_variant(stock=5)
     _, token = guest_cart((variant, 1))
     failed = checkout(client, guest_body(payment_provider="flaky"), token=token)

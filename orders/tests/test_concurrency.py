@@ -8,12 +8,7 @@ The rate limits of the checkout and orders groups are off in the server's enviro
 """
 
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,89 +16,40 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from cart.models import Coupon, CouponRedemption
-from cart.tests.factories import ADDRESS, CouponFactory, guest_cart, make_variant
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import orders_cancel_unpaid
 from products.models import StockMovement, Variant
+from testing import servers
+from testing.factories import ADDRESS, CouponFactory, guest_cart, make_variant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PROCESSES, THREADS = 4, 50
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, tmp_path_factory):
     """gunicorn on the test database and the test Redis; tasks go to an in-memory broker (the
     emails and alerts they would send are covered elsewhere)."""
-    url = urlsplit(settings.SERVICES.database_url)
-    port = _free_port()
-    env = {
-        **os.environ,
-        **settings.SERVICES.environ(),
-        "DATABASE_URL": url._replace(path="/" + connection.settings_dict["NAME"]).geturl(),
-        "CELERY_BROKER_URL": "memory://",
-        "DJANGO_SETTINGS_MODULE": "api.settings.test",
-        "RATE_LIMITS": json.dumps({"checkout": None, "orders": None}),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "api.wsgi:application",
-                f"--bind=127.0.0.1:{port}",
-                f"--workers={PROCESSES}",
-                f"--threads={THREADS}",
-                "--worker-class=gthread",
-                "--backlog=2048",
-                "--timeout=120",
-                "--log-level=warning",
-            ],
-            cwd=Path(settings.BASE_DIR),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/api/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not answer"
-            time.sleep(0.2)
+    with servers.gunicorn(
+        f"--workers={PROCESSES}",
+        f"--threads={THREADS}",
+        "--worker-class=gthread",
+        "--backlog=2048",
+        "--timeout=120",
+        "--log-level=warning",
+        log=tmp_path_factory.mktemp("gunicorn") / "server.log",
+        CELERY_BROKER_URL="memory://",
+        RATE_LIMITS=json.dumps({"checkout": None, "orders": None}),
+    ) as base:
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def concurrently(calls):

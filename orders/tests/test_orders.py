@@ -10,16 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cart.models import Coupon, CouponRedemption
-from cart.tests.factories import (
-    ADDRESS,
-    CouponFactory,
-    UserFactory,
-    bearer,
-    guest_cart,
-    make_variant,
-    staff_user,
-    user_cart,
-)
 from core.models import SentEmail
 from orders import tasks
 from orders.models import Order, OrderEvent, OrderStatus
@@ -31,35 +21,19 @@ from orders.services import (
     order_ship,
     orders_cancel_unpaid,
 )
+from orders.tests.fixtures import place
 from payments.models import Payment, PaymentStatus
 from products.models import StockMovement, Variant
 from products.services import review_is_verified_purchase
+from testing.factories import (
+    CouponFactory,
+    UserFactory,
+    bearer,
+    make_variant,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def place(client, user=None, *, lines=None, coupon=None, key="k") -> Order:
-    lines = lines or [(make_variant(price="25.00", stock=10), 2)]
-    if user is not None:
-        user_cart(user, *lines, coupon=coupon)
-        response = client.post(
-            "/api/checkout",
-            {"shipping_address": ADDRESS},
-            content_type="application/json",
-            HTTP_IDEMPOTENCY_KEY=key,
-            **bearer(user),
-        )
-    else:
-        _, token = guest_cart(*lines, coupon=coupon)
-        response = client.post(
-            "/api/checkout",
-            {"email": "guest@example.com", "shipping_address": ADDRESS},
-            content_type="application/json",
-            HTTP_IDEMPOTENCY_KEY=key,
-            HTTP_X_CART_TOKEN=token,
-        )
-    assert response.status_code == 201, response.json()
-    return Order.objects.get(number=response.json()["number"])
 
 
 @pytest.fixture

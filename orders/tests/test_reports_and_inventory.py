@@ -10,12 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cart.tests.factories import UserFactory, bearer, make_variant, staff_user
 from orders import tasks
 from orders.models import InventoryUpload, LowStockAlert, Order, SalesReport
 from orders.services import order_cancel, order_mark_paid, order_refund
-from orders.tests.test_orders import place
+from orders.tests.fixtures import place
 from products.models import Product, StockMovement, Variant
+from testing.factories import UserFactory, bearer, make_variant, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 
 from api.celery import app, queue_for
-from cart.tests.factories import UserFactory
 from payments.models import Refund
-from payments.tests.conftest import deliver
+from payments.tests.fixtures import deliver
 from payments.tests.test_stripe import pay
+from testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def admin_client(client):
 
 
 def test_staff_refund_in_the_admin_and_review_the_ledgers(
-    admin_client, client, standin, eager, django_capture_on_commit_callbacks
+    admin_client, client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = pay(client, standin, django_capture_on_commit_callbacks)
     url = reverse("admin:orders_order_refund_one", args=[order.pk])
@@ -43,7 +43,7 @@ def test_staff_refund_in_the_admin_and_review_the_ledgers(
 
 
 def test_staff_mark_flagged_payments_reviewed_in_the_admin(
-    admin_client, client, standin, eager, django_capture_on_commit_callbacks
+    admin_client, client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     from orders.models import OrderEvent
     from payments.models import Payment

@@ -5,9 +5,7 @@ from decimal import Decimal
 import pytest
 
 from api.errors import NotFound
-from cart.tests.factories import make_variant
 from orders.models import OrderStatus
-from orders.tests.test_orders import place
 from payments.models import Payment, PaymentStatus
 from payments.providers import ProviderEvent, get_provider, provider_names
 from payments.services import (
@@ -17,6 +15,7 @@ from payments.services import (
     payment_start,
 )
 from payments.tests.providers import FlakyProvider
+from testing.factories import make_variant
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +25,7 @@ def test_the_manual_provider_is_registered():
     assert get_provider("manual").name == "manual"
 
 
-def test_starting_twice_calls_the_provider_once(client, settings):
-    settings.PAYMENT_PROVIDERS = {
-        **settings.PAYMENT_PROVIDERS,
-        "flaky": "payments.tests.providers.FlakyProvider",
-    }
+def test_starting_twice_calls_the_provider_once(client, flaky_provider, place):
     order = place(client)
     payment = Payment.objects.create(
         order=order, provider="flaky", amount=order.grand_total, currency=order.currency
@@ -43,7 +38,7 @@ def test_starting_twice_calls_the_provider_once(client, settings):
     assert again.provider_reference == f"flaky_{payment.uuid}"
 
 
-def test_events_only_move_a_payment_forward(client):
+def test_events_only_move_a_payment_forward(client, place):
     order = place(client)
     payment = order.payments.get()
     succeeded = ProviderEvent(
@@ -66,7 +61,7 @@ def test_events_only_move_a_payment_forward(client):
         )
 
 
-def test_a_refund_key_refunds_once_and_cancel_stops_an_open_payment(client):
+def test_a_refund_key_refunds_once_and_cancel_stops_an_open_payment(client, place):
     paid = place(client, key="a", lines=[(make_variant(price="30.00", stock=5), 2)])
     payment = paid.payments.get()
     payment_event_apply(

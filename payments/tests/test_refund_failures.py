@@ -11,12 +11,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from cart.tests.factories import bearer, staff_user
 from orders.models import OrderEvent, OrderStatus
 from payments.models import PaymentStatus, Refund, WebhookEvent
 from payments.services import payment_refunds_sync, payments_reconcile
-from payments.tests.conftest import deliver
+from payments.tests.fixtures import deliver
 from payments.tests.test_stripe import pay
+from testing.factories import bearer, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ REASON = "expired_or_canceled_card"
 
 
 @pytest.fixture
-def paid(client, standin, eager, django_capture_on_commit_callbacks, settings):
+def paid(client, standin, eager_tasks, django_capture_on_commit_callbacks, settings):
     """A Stripe order of 50.00, paid; staff alerts go to ops@example.com."""
     settings.LOW_STOCK_ALERT_EMAILS = ["ops@example.com"]
     return pay(client, standin, django_capture_on_commit_callbacks)

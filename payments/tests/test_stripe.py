@@ -12,13 +12,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from cart.tests.factories import ADDRESS, bearer, guest_cart, make_variant, staff_user
 from orders.models import Order, OrderEvent, OrderStatus
 from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
 from payments.providers.stripe import StripeProvider
 from payments.services import payments_reconcile
-from payments.tests.conftest import deliver, signature
+from payments.tests.fixtures import deliver, signature
 from products.models import Variant
+from testing.factories import ADDRESS, bearer, guest_cart, make_variant, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +147,7 @@ def test_zero_decimal_currencies_go_to_stripe_in_whole_units(standin):
 
 
 def test_the_same_event_five_times_pays_once_with_one_email(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client)
     standin.succeed(payment.provider_reference)
@@ -167,7 +167,7 @@ def test_the_same_event_five_times_pays_once_with_one_email(
 
 
 @pytest.mark.parametrize("tamper", ["secret", "old", "byte", "missing"])
-def test_a_bad_signature_is_a_400_and_writes_nothing(client, standin, eager, tamper):
+def test_a_bad_signature_is_a_400_and_writes_nothing(client, standin, eager_tasks, tamper):
     order, payment = placed(client)
     standin.succeed(payment.provider_reference)
     body = standin.event(payment.provider_reference, "payment_intent.succeeded")
@@ -189,7 +189,7 @@ def test_a_bad_signature_is_a_400_and_writes_nothing(client, standin, eager, tam
 
 
 def test_an_event_for_a_since_succeeded_intent_pays_from_the_re_read(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client)
     standin.decline(payment.provider_reference)
@@ -203,7 +203,7 @@ def test_an_event_for_a_since_succeeded_intent_pays_from_the_re_read(
 
 
 def test_a_late_failure_after_success_changes_nothing(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client)
     standin.decline(payment.provider_reference)
@@ -220,7 +220,7 @@ def test_a_late_failure_after_success_changes_nothing(
 
 
 def test_a_failure_is_recorded_and_the_order_stays_payable(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client)
     standin.decline(payment.provider_reference, "Your card has insufficient funds.")
@@ -237,7 +237,7 @@ def test_a_failure_is_recorded_and_the_order_stays_payable(
 
 
 def test_an_amount_mismatch_is_flagged_not_paid(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client)
     standin.succeed(payment.provider_reference, amount=100)
@@ -255,7 +255,7 @@ def test_an_amount_mismatch_is_flagged_not_paid(
 
 
 def test_a_cancellation_at_stripe_cancels_the_unpaid_order(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client, stock=5)
     standin.state.intents[payment.provider_reference]["status"] = "canceled"
@@ -268,7 +268,7 @@ def test_a_cancellation_at_stripe_cancels_the_unpaid_order(
 
 
 def test_cancelling_an_unpaid_order_cancels_its_intent(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client)
     with django_capture_on_commit_callbacks(execute=True):
@@ -300,7 +300,7 @@ def pay(client, standin, capture, **kwargs) -> tuple[Order, Payment]:
 
 
 def test_partial_then_full_refund_through_stripe(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = pay(client, standin, django_capture_on_commit_callbacks, stock=5)
     staff = staff_user("orders.view_order", "orders.change_order")
@@ -342,7 +342,7 @@ def test_partial_then_full_refund_through_stripe(
 
 
 def test_a_refund_made_in_the_stripe_dashboard_is_booked_once(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = pay(client, standin, django_capture_on_commit_callbacks)
     standin.refund_in_dashboard(payment.provider_reference, 1500)
@@ -370,7 +370,7 @@ def test_a_refund_made_in_the_stripe_dashboard_is_booked_once(
 
 
 def test_reconciliation_pays_an_order_whose_webhook_was_lost(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     order, payment = placed(client)
     fresh = payments_reconcile()
@@ -388,14 +388,14 @@ def test_reconciliation_pays_an_order_whose_webhook_was_lost(
     assert "reconciliation" in note
 
 
-def test_the_standin_forwards_signed_events_for_local_development(client, standin, eager):
+def test_the_standin_forwards_signed_events_for_local_development(client, standin, eager_tasks):
     """What manage.py stripe_standin --forward-to does: a confirm at the stand-in makes the
     signed succeeded webhook, which pays the order."""
     import threading
 
     import httpx
 
-    from payments.tests.conftest import signature
+    from payments.tests.fixtures import signature
 
     _, payment = placed(client)
     sent = threading.Event()
@@ -414,7 +414,7 @@ def test_the_standin_forwards_signed_events_for_local_development(client, standi
     assert WebhookEvent.objects.get().type == "payment_intent.succeeded"
 
 
-def test_the_webhook_needs_no_csrf_token_and_only_remote_providers_take_one(standin, eager):
+def test_the_webhook_needs_no_csrf_token_and_only_remote_providers_take_one(standin, eager_tasks):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
@@ -431,7 +431,7 @@ def test_the_webhook_needs_no_csrf_token_and_only_remote_providers_take_one(stan
 
 
 def test_money_that_arrives_after_the_order_was_cancelled_is_flagged(
-    client, standin, eager, django_capture_on_commit_callbacks
+    client, standin, eager_tasks, django_capture_on_commit_callbacks
 ):
     """The expiry cancels the order while the customer pays: Stripe refuses the cancel, the
     re-read says succeeded, the order stays cancelled and staff are asked to refund."""
@@ -453,7 +453,7 @@ def test_money_that_arrives_after_the_order_was_cancelled_is_flagged(
 
 
 def test_reconciliation_goes_on_past_an_unreachable_stripe_and_raises_to_be_retried(
-    client, standin, eager
+    client, standin, eager_tasks
 ):
     from payments.providers import PaymentProviderError
 

@@ -16,7 +16,7 @@ from core.models import SentEmail
 from orders.models import OrderEvent, OrderStatus
 from payments.models import PaymentStatus, WebhookEvent
 from payments.services import webhook_event_process
-from payments.tests.conftest import deliver
+from payments.tests.fixtures import deliver
 from payments.tests.test_stripe import placed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,7 +38,7 @@ def together(fn, n=N):
         return list(pool.map(run, range(n)))
 
 
-def test_the_same_event_delivered_five_times_at_once_pays_once(standin, eager):
+def test_the_same_event_delivered_five_times_at_once_pays_once(standin, eager_tasks):
     order, payment = placed(Client())
     standin.succeed(payment.provider_reference)
     body = standin.event(payment.provider_reference, "payment_intent.succeeded")
@@ -58,7 +58,7 @@ def test_the_same_event_delivered_five_times_at_once_pays_once(standin, eager):
     assert sum("payment" in m.subject.lower() for m in mail.outbox) == 1
 
 
-def test_one_stored_event_processed_five_times_at_once_pays_once(standin, eager):
+def test_one_stored_event_processed_five_times_at_once_pays_once(standin, eager_tasks):
     order, payment = placed(Client())
     standin.succeed(payment.provider_reference)
     row = WebhookEvent.objects.create(

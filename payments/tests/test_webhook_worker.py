@@ -12,12 +12,12 @@ from django.db import connection
 from django.test import Client
 
 from api.celery import app
-from api.tests.test_tasks_worker import Worker, wait_for
 from core.models import SentEmail
 from orders.models import OrderEvent, OrderStatus
 from payments.models import WebhookEvent
-from payments.tests.conftest import WEBHOOK_SECRET, deliver
+from payments.tests.fixtures import WEBHOOK_SECRET, deliver
 from payments.tests.test_stripe import placed
+from testing.workers import Worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,13 +1,15 @@
-"""Public catalog reads (cached JSON bytes) and customer reviews."""
+"""Public catalog reads (cached JSON bytes, products/catalog_pages.py) and customer reviews."""
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Path, Query, Router
 
-from api import ratelimit
+from api import cache
 from api.auth import JWTAuth
+from api.controllers import error_responses
 from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import MAX_PAGE_SIZE, Page, PageNumberPagination
-from products import selectors, services
+from api.schemas import ErrorOut
+from products import catalog_pages, selectors, services
 from products.schemas import (
     BrandOut,
     CategoryDetailOut,
@@ -33,26 +35,17 @@ def PageSize():
     )
 
 
-ERRORS = {404: dict, 422: dict}
+ERRORS = error_responses(404, 422, 429)
 
 
 def json_bytes(body: bytes, status: int = 200) -> HttpResponse:
     return HttpResponse(body, content_type="application/json", status=status)
 
 
-def _review_out(review, *, with_status: bool = False) -> dict:
-    data = {
-        "id": review.pk,
-        "rating": review.rating,
-        "title": review.title,
-        "body": review.body,
-        "author": selectors.review_author(review),
-        "is_verified_purchase": review.is_verified_purchase,
-        "created_at": review.created_at,
-    }
-    if with_status:
-        data["status"] = review.status
-    return data
+def page_url(request: HttpRequest) -> catalog_pages.PageUrl:
+    """The request parsed for products/catalog_pages.py: query pairs (sorted) and the page URL."""
+    params = tuple((name, v) for name, values in sorted(request.GET.lists()) for v in values)
+    return catalog_pages.PageUrl(params=params, base=request.build_absolute_uri(request.path))
 
 
 # Plain Ninja operations, not a ninja-extra controller: building a controller per request
@@ -67,21 +60,21 @@ router = Router(tags=["catalog"], auth=None)
     summary="The category tree with product counts",
 )
 def categories(request: HttpRequest):
-    return json_bytes(selectors.category_tree_json())
+    return json_bytes(catalog_pages.category_tree_json())
 
 
 @router.get(
     "/categories/{slug}",
-    response={200: CategoryDetailOut, 404: dict},
+    response={200: CategoryDetailOut, 404: ErrorOut, 429: ErrorOut},
     summary="One category with its breadcrumbs and subcategories",
 )
 def category(request: HttpRequest, slug: Path[Slug]):
-    return json_bytes(selectors.category_detail_json(slug))
+    return json_bytes(catalog_pages.category_detail_json(slug))
 
 
 @router.get("/brands", response={200: Page[BrandOut]}, summary="Brands with product counts")
 def brands(request: HttpRequest, page: int = PageNumber(), page_size: int = PageSize()):
-    return json_bytes(selectors.brand_list_json(request, page, page_size))
+    return json_bytes(catalog_pages.brand_list_json(page, page_size, url=page_url(request)))
 
 
 @router.get(
@@ -101,21 +94,22 @@ def products(
     page: int = PageNumber(),
     page_size: int = PageSize(),
 ):
-    return json_bytes(selectors.product_list_json(request, filters, page, page_size))
+    url = page_url(request)
+    return json_bytes(catalog_pages.product_list_json(filters, page, page_size, url=url))
 
 
 @router.get(
     "/products/{slug}",
-    response={200: ProductDetailOut, 404: dict},
+    response={200: ProductDetailOut, 404: ErrorOut, 429: ErrorOut},
     summary="Everything a product page needs",
 )
 def product(request: HttpRequest, slug: Path[ProductSlug]):
-    return json_bytes(selectors.product_detail_json(slug))
+    return json_bytes(catalog_pages.product_detail_json(slug))
 
 
 @router.get(
     "/products/{slug}/reviews",
-    response={200: Page[ReviewOut], 404: dict},
+    response={200: Page[ReviewOut], 404: ErrorOut, 429: ErrorOut},
     summary="Published reviews of a product, newest first",
 )
 def reviews(
@@ -124,21 +118,19 @@ def reviews(
     page: int = PageNumber(),
     page_size: int = PageSize(),
 ):
-    ratelimit.settle_pending()  # no cached answer to count the deferred limit with
+    cache.deferred_limit_settle()  # no cached answer to count the deferred limit with
     product = selectors.visible_product_for_slug(slug)
-    data = PageNumberPagination().paginate_queryset(
+    return PageNumberPagination().paginate_queryset(
         selectors.published_reviews(product),
         PageNumberPagination.Input(page=page, page_size=page_size),
         request,
     )
-    data["results"] = [_review_out(review) for review in data["results"]]
-    return data
 
 
 @router.post(
     "/products/{slug}/reviews",
     auth=JWTAuth(),
-    response={201: MyReviewOut, 400: dict, 401: dict, 404: dict, 409: dict, 422: dict},
+    response={201: MyReviewOut, **error_responses(400, 401, 404, 409, 422, 429)},
     summary="Review a product (once per customer); moderated unless configured otherwise",
 )
 def review_create(
@@ -152,9 +144,7 @@ def review_create(
 
     def operation():
         review = services.review_create(user=user, product_id=product.pk, **payload.model_dump())
-        return 201, MyReviewOut.model_validate(_review_out(review, with_status=True)).model_dump(
-            mode="json"
-        )
+        return 201, MyReviewOut.from_orm(review).model_dump(mode="json")
 
     result = run_idempotent(
         scope="catalog.review_create",

@@ -4,19 +4,19 @@ Every route needs a staff token and the Django model permission it names; writes
 products.services, which invalidate the public caches after commit.
 """
 
-from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import File, Form, Header, Path, Query, Status, UploadedFile
 from ninja_extra import api_controller, route
 from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth
+from api.controllers import ApiController, error_responses
 from api.errors import InvalidInput
 from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
+from api.schemas import ErrorOut
 from products import selectors, services
-from products.controllers.base import CatalogControllerBase
 from products.models import (
     AttributeDefinition,
     Brand,
@@ -25,7 +25,6 @@ from products.models import (
     ReviewStatus,
     StockMovement,
     Variant,
-    VariantAttributeValue,
 )
 from products.schemas import (
     AttributeDefinitionIn,
@@ -56,8 +55,8 @@ from products.schemas import (
 )
 from products.services.common import get_or_404
 
-AUTH_ERRORS = {401: dict, 403: dict}
-WRITE_ERRORS = {**AUTH_ERRORS, 400: dict, 404: dict, 409: dict, 422: dict}
+AUTH_ERRORS = error_responses(401, 403, 429)
+WRITE_ERRORS = {**AUTH_ERRORS, **error_responses(400, 404, 409, 422)}
 
 
 def perm(codename: str) -> list:
@@ -70,7 +69,7 @@ def _changes(payload) -> dict:
 
 
 @api_controller("/staff/catalog", tags=["staff: catalog"], auth=JWTAuth())
-class StaffCatalogController(CatalogControllerBase):
+class StaffCatalogController(ApiController):
     """Categories, brands, attribute definitions and review moderation."""
 
     # -- categories -----------------------------------------------------------------------------
@@ -201,26 +200,8 @@ class StaffCatalogController(CatalogControllerBase):
         )
 
 
-def _variant_queryset():
-    return Variant.objects.select_related("product").prefetch_related(
-        Prefetch(
-            "attribute_values", queryset=VariantAttributeValue.objects.select_related("definition")
-        )
-    )
-
-
-def _product_out(product_id: int) -> dict:
-    return StaffProductOut.model_validate(
-        selectors.staff_product_data(selectors.staff_product(product_id))
-    ).model_dump(mode="json")
-
-
-def _movement_out(movement: StockMovement | None) -> dict | None:
-    return StockMovementOut.model_validate(movement).model_dump(mode="json") if movement else None
-
-
 @api_controller("/staff/catalog", tags=["staff: catalog"], auth=JWTAuth())
-class StaffProductController(CatalogControllerBase):
+class StaffProductController(ApiController):
     """Products, variants, images and stock."""
 
     @route.get(
@@ -251,7 +232,9 @@ class StaffProductController(CatalogControllerBase):
     ):
         def operation():
             product = services.product_create(**payload.model_dump(), actor=request.user)
-            return 201, _product_out(product.pk)
+            # Stored as the key's answer: every repeat gets these same bytes.
+            body = StaffProductOut.from_orm(selectors.staff_product(product.pk))
+            return 201, body.model_dump(mode="json")
 
         result = run_idempotent(
             scope="catalog.product_create",
@@ -264,11 +247,11 @@ class StaffProductController(CatalogControllerBase):
 
     @route.get(
         "/products/{product_id}",
-        response={200: StaffProductOut, 404: dict, **AUTH_ERRORS},
+        response={200: StaffProductOut, 404: ErrorOut, **AUTH_ERRORS},
         permissions=perm("view_product"),
     )
     def product(self, product_id: Path[Id]):
-        return _product_out(product_id)
+        return selectors.staff_product(product_id)
 
     @route.patch(
         "/products/{product_id}",
@@ -277,7 +260,7 @@ class StaffProductController(CatalogControllerBase):
     )
     def product_update(self, product_id: Path[Id], payload: ProductPatch):
         services.product_update(product_id=product_id, **_changes(payload))
-        return _product_out(product_id)
+        return selectors.staff_product(product_id)
 
     @route.delete(
         "/products/{product_id}",
@@ -298,8 +281,7 @@ class StaffProductController(CatalogControllerBase):
         variant = services.variant_create(
             product_id=product_id, actor=request.user, **payload.model_dump()
         )
-        variant = _variant_queryset().get(pk=variant.pk)
-        return Status(201, selectors.staff_variant_data(variant))
+        return Status(201, selectors.staff_variant(variant.pk))
 
     @route.patch(
         "/variants/{variant_id}",
@@ -308,7 +290,7 @@ class StaffProductController(CatalogControllerBase):
     )
     def variant_update(self, variant_id: Path[Id], payload: VariantPatch):
         services.variant_update(variant_id=variant_id, **_changes(payload))
-        return selectors.staff_variant_data(_variant_queryset().get(pk=variant_id))
+        return selectors.staff_variant(variant_id)
 
     @route.delete(
         "/variants/{variant_id}",
@@ -322,7 +304,7 @@ class StaffProductController(CatalogControllerBase):
     # -- images ---------------------------------------------------------------------------------
     @route.post(
         "/products/{product_id}/images",
-        response={201: StaffImageOut, **WRITE_ERRORS, 413: dict},
+        response={201: StaffImageOut, **WRITE_ERRORS, 413: ErrorOut},
         permissions=perm("add_productimage"),
         summary="Upload an image (multipart; JPEG, PNG, WebP or GIF; at most 10 MB)",
     )
@@ -336,7 +318,7 @@ class StaffProductController(CatalogControllerBase):
         image = services.product_image_add(
             product_id=product_id, file=file, alt=alt, position=position
         )
-        return Status(201, _image_out(image))
+        return Status(201, image)
 
     @route.patch(
         "/images/{image_id}",
@@ -344,7 +326,7 @@ class StaffProductController(CatalogControllerBase):
         permissions=perm("change_productimage"),
     )
     def image_update(self, image_id: Path[Id], payload: ImagePatch):
-        return _image_out(services.product_image_update(image_id=image_id, **_changes(payload)))
+        return services.product_image_update(image_id=image_id, **_changes(payload))
 
     @route.delete(
         "/images/{image_id}",
@@ -383,13 +365,10 @@ class StaffProductController(CatalogControllerBase):
                 reference=payload.reference,
                 note=payload.note,
             )
-            variant = Variant.objects.get(pk=variant_id)
-            body = {
-                "variant_id": variant.pk,
-                "sku": variant.sku,
-                "stock_quantity": variant.stock_quantity,
-                "movement": _movement_out(movement),
-            }
+            (adjustment,) = selectors.stock_adjustments(
+                [variant_id], [movement] if movement else []
+            )
+            body = StockAdjustmentOut.from_orm(adjustment).model_dump(mode="json")
             return (201 if movement else 200), body
 
         result = run_idempotent(
@@ -428,17 +407,11 @@ class StaffProductController(CatalogControllerBase):
                 reference=payload.reference,
                 note=payload.note,
             )
-            by_variant = {m.variant_id: m for m in movements}
-            ids = list(dict.fromkeys(i.variant_id for i in payload.items))
-            variants = Variant.objects.in_bulk(ids)
+            adjustments = selectors.stock_adjustments(
+                [i.variant_id for i in payload.items], movements
+            )
             return 201, [
-                {
-                    "variant_id": pk,
-                    "sku": variants[pk].sku,
-                    "stock_quantity": variants[pk].stock_quantity,
-                    "movement": _movement_out(by_variant.get(pk)),
-                }
-                for pk in ids
+                StockAdjustmentOut.from_orm(a).model_dump(mode="json") for a in adjustments
             ]
 
         result = run_idempotent(
@@ -452,7 +425,7 @@ class StaffProductController(CatalogControllerBase):
 
     @route.get(
         "/variants/{variant_id}/stock-movements",
-        response={200: Page[StockMovementOut], 404: dict, **AUTH_ERRORS},
+        response={200: Page[StockMovementOut], 404: ErrorOut, **AUTH_ERRORS},
         permissions=perm("view_stockmovement"),
         summary="The variant's stock ledger",
     )
@@ -465,14 +438,3 @@ class StaffProductController(CatalogControllerBase):
 def _require_one_of(delta: int | None, quantity: int | None) -> None:
     if (delta is None) == (quantity is None):
         raise InvalidInput.for_field("delta", "Give either delta or quantity.", kind="one_of")
-
-
-def _image_out(image) -> dict:
-    return {
-        "id": image.pk,
-        "url": selectors.image_url(image.image.name),
-        "alt": image.alt,
-        "width": image.width,
-        "height": image.height,
-        "position": image.position,
-    }

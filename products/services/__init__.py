@@ -8,6 +8,7 @@ search, later) hear of every committed change and of nothing that rolled back.
 from products.services.catalog import (
     attribute_definition_create,
     attribute_definition_delete,
+    attribute_definition_frozen_check,
     attribute_definition_update,
     brand_create,
     brand_delete,
@@ -22,6 +23,7 @@ from products.services.events import (
     product_changed,
     products_changed,
     products_changed_on_commit,
+    products_changes_batched,
 )
 from products.services.images import (
     image_check,
@@ -36,8 +38,10 @@ from products.services.products import (
     product_update,
     products_set_flags,
     variant_create,
+    variant_defaults_check,
     variant_delete,
     variant_update,
+    variants_bulk_create,
 )
 from products.services.reviews import (
     product_rating_refresh,
@@ -47,7 +51,6 @@ from products.services.reviews import (
     reviews_moderate,
 )
 from products.services.stock import (
-    InsufficientStock,
     StockChange,
     StockLevel,
     stock_adjust,
@@ -57,11 +60,11 @@ from products.services.stock import (
 )
 
 __all__ = [
-    "InsufficientStock",
     "StockChange",
     "StockLevel",
     "attribute_definition_create",
     "attribute_definition_delete",
+    "attribute_definition_frozen_check",
     "attribute_definition_update",
     "brand_create",
     "brand_delete",
@@ -83,6 +86,7 @@ __all__ = [
     "product_update",
     "products_changed",
     "products_changed_on_commit",
+    "products_changes_batched",
     "products_set_flags",
     "review_create",
     "review_is_verified_purchase",
@@ -93,6 +97,8 @@ __all__ = [
     "stock_changes_announce",
     "stock_decrement",
     "variant_create",
+    "variant_defaults_check",
     "variant_delete",
     "variant_update",
+    "variants_bulk_create",
 ]

@@ -80,11 +80,17 @@ def category_delete(*, category_id: int) -> None:
 
 
 @transaction.atomic
-def brand_create(*, name: str, slug: str | None = None, description: str = "") -> Brand:
+def brand_create(
+    *, name: str, slug: str | None = None, description: str = "", logo: Any = None
+) -> Brand:
+    """A brand; `logo` an uploaded image file (the admin's form), stored under brands/."""
     if slug:
         slug_free(Brand, slug)
     brand = Brand(
-        name=name, slug=slug or _unique_slug(Brand, name, max_length=140), description=description
+        name=name,
+        slug=slug or _unique_slug(Brand, name, max_length=140),
+        description=description,
+        logo=logo or "",
     )
     full_clean(brand)
     brand.save()
@@ -129,6 +135,22 @@ def _in_use(definition: AttributeDefinition) -> bool:
     return product_values.exists() or variant_values.exists()
 
 
+def attribute_definition_frozen_check(definition: AttributeDefinition, fields: dict) -> bool:
+    """What existing values were checked against may not change under them: with values, the
+    type, the level and the category stay (409 attribute_in_use). Whether values exist."""
+    in_use = bool(definition.pk) and _in_use(definition)
+    frozen = {"type", "is_variant_attribute", "category_id"}
+    if in_use:
+        changed = [f for f in frozen if f in fields and fields[f] != getattr(definition, f)]
+        if changed:
+            raise Conflict(
+                f"Values exist for this attribute; {', '.join(sorted(changed))} cannot change.",
+                code="attribute_in_use",
+                details={"fields": sorted(changed)},
+            )
+    return in_use
+
+
 @transaction.atomic
 def attribute_definition_create(
     *,
@@ -166,17 +188,7 @@ def attribute_definition_update(*, definition_id: int, **fields: Any) -> Attribu
     definition = get_or_404(
         AttributeDefinition.objects.select_for_update(), definition_id, "attribute"
     )
-    in_use = _in_use(definition)
-    # What existing values were checked against may not change under them.
-    frozen = {"type", "is_variant_attribute", "category_id"}
-    if in_use:
-        changed = [f for f in frozen if f in fields and fields[f] != getattr(definition, f)]
-        if changed:
-            raise Conflict(
-                f"Values exist for this attribute; {', '.join(sorted(changed))} cannot change.",
-                code="attribute_in_use",
-                details={"fields": sorted(changed)},
-            )
+    in_use = attribute_definition_frozen_check(definition, fields)
     if "category_id" in fields:
         definition.category = reference_or_422(Category, fields.pop("category_id"), "category_id")
     for name, value in fields.items():

@@ -8,8 +8,10 @@ conditional updates (checkout) does the same. Categories, brands and attribute d
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 
 from django.db import transaction
 
@@ -22,6 +24,7 @@ logger = logging.getLogger("products.events")
 # of categories, brands and attribute definitions; one product's page.
 LISTS_VERSION = "catalog:lists"
 STRUCTURE_VERSION = "catalog:structure"
+_batch: ContextVar[set[int] | None] = ContextVar("products_changes_batch", default=None)
 
 
 def product_version(product_id: int) -> str:
@@ -46,9 +49,29 @@ def product_changed(product_id: int) -> None:
 
 def products_changed_on_commit(product_ids: Iterable[int]) -> None:
     ids = sorted({int(pk) for pk in product_ids})
-    if ids:
+    batch = _batch.get()
+    if batch is not None:
+        batch.update(ids)
+    elif ids:
         # robust: a cache outage is logged; the committed write still answers its client.
         transaction.on_commit(lambda: products_changed(ids), robust=True)
+
+
+@contextlib.contextmanager
+def products_changes_batched() -> Iterator[None]:
+    """Inside the block, products_changed_on_commit collects the ids, and the block registers
+    one announcement for all of them as it ends: an import of 1,000 rows, each through the
+    services, rebuilds caches and indexes once, not 1,000 times."""
+    if _batch.get() is not None:  # an outer block announces for this one
+        yield
+        return
+    collected: set[int] = set()
+    token = _batch.set(collected)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    products_changed_on_commit(collected)
 
 
 def catalog_structure_changed() -> None:

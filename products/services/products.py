@@ -1,4 +1,11 @@
-"""Products and variants: create, update, delete, flags, and the denormalised price range."""
+"""Products and variants: create, update, delete, flags, and the denormalised price range.
+
+Every writer of products and variants comes here: the staff API, the admin, the CSV importer
+(one product or variant at a time) and the demo seed (its bulk path, variants_bulk_create). The
+rule "a product has exactly one default variant" lives in the three functions of the "default
+variant" block below; the database refuses a second default (Variant's constraint), these make
+sure there is always one.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from products.models import (
     Category,
     Product,
     ProductAttributeValue,
+    StockMovement,
     StockReason,
     Variant,
     VariantAttributeValue,
@@ -106,6 +114,36 @@ def _check_combinations_unique(combinations: Sequence[tuple], field: str = "vari
         seen.add(combo)
 
 
+# -- the default variant -------------------------------------------------------------------------
+
+
+def variant_defaults_check(flags: Sequence[bool]) -> list[bool]:
+    """The default flags of a new product's variants, in order: two defaults are refused, and
+    with none the first variant is the default."""
+    flags = [bool(flag) for flag in flags]
+    if sum(flags) > 1:
+        raise InvalidInput("Only one variant can be the default.", code="many_defaults")
+    if flags and not any(flags):
+        flags[0] = True
+    return flags
+
+
+def _default_move(product: Product, variant: Variant) -> None:
+    """`variant` becomes the product's default: the flag leaves the others first, so the
+    one-default constraint holds at every step (the caller saves `variant`)."""
+    product.variants.exclude(pk=variant.pk).filter(is_default=True).update(is_default=False)
+    variant.is_default = True
+
+
+def _default_ensure(product_id: int) -> None:
+    """A product left without a default (its default deleted) gets its first variant."""
+    variants = Variant.objects.filter(product_id=product_id)
+    if not variants.filter(is_default=True).exists():
+        first = variants.order_by("position", "id").first()
+        if first is not None:
+            variants.filter(pk=first.pk).update(is_default=True)
+
+
 def _variant_from_spec(
     product: Product, spec: Mapping[str, Any], definitions, index: int, field: str
 ) -> tuple[Variant, list, int]:
@@ -132,7 +170,12 @@ def _variant_from_spec(
 
 
 def _save_variants(
-    product: Product, built: list[tuple[Variant, list, int]], *, actor: Any, reason: str
+    product: Product,
+    built: list[tuple[Variant, list, int]],
+    *,
+    actor: Any,
+    reason: str,
+    reference: str = "",
 ) -> list[Variant]:
     try:
         with transaction.atomic():
@@ -146,9 +189,55 @@ def _save_variants(
     changes = [StockChange(variant.pk, delta=stock) for variant, _c, stock in built if stock]
     if changes:
         stock_adjust_many(
-            changes=changes, reason=reason, actor=actor, note="initial stock", notify=False
+            changes=changes,
+            reason=reason,
+            actor=actor,
+            reference=reference,
+            note="initial stock",
+            notify=False,
         )
     return [variant for variant, _c, _s in built]
+
+
+def variants_bulk_create(
+    variants: Sequence[Variant],
+    *,
+    opening_stock: Sequence[int],
+    reference: str,
+    at: Any = None,
+    batch_size: int = 2000,
+) -> list[Variant]:
+    """Many new products' variants in a few statements (the demo seed, benchmarks), under the
+    rules variant_create keeps one at a time: each product's first variant (by position) is its
+    default, and opening stock arrives with its ledger line (reason `import`). The caller
+    refreshes price ranges and announces the change once for all."""
+    first: dict[int, Variant] = {}
+    for variant in variants:
+        current = first.get(variant.product_id)
+        if current is None or variant.position < current.position:
+            first[variant.product_id] = variant
+    for variant, stock in zip(variants, opening_stock, strict=True):
+        variant.is_default = first[variant.product_id] is variant
+        variant.stock_quantity = stock
+    Variant.objects.bulk_create(variants, batch_size=batch_size)
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                variant=variant,
+                sku=variant.sku,
+                quantity_delta=variant.stock_quantity,
+                quantity_after=variant.stock_quantity,
+                reason=StockReason.IMPORT,
+                reference=reference,
+                note="opening stock",
+                **({"created_at": at} if at is not None else {}),
+            )
+            for variant in variants
+            if variant.stock_quantity
+        ],
+        batch_size=batch_size,
+    )
+    return list(variants)
 
 
 @transaction.atomic
@@ -167,8 +256,11 @@ def product_create(
     sku: str | None = None,
     stock_quantity: int = 0,
     actor: Any = None,
+    stock_reference: str = "",
 ) -> Product:
-    """A product and its variants; without `variants`, one default variant (`sku`, stock)."""
+    """A product and its variants; without `variants`, one default variant (`sku`, stock).
+    Each variant spec: sku, name, price, compare_at_price, low_stock_threshold, is_active,
+    is_default, position, stock_quantity (opening stock, written to the ledger), attributes."""
     category = reference_or_422(Category, category_id, "category_id")
     brand = reference_or_422(Brand, brand_id, "brand_id")
     if slug:
@@ -210,11 +302,12 @@ def product_create(
         for index, spec in enumerate(specs)
     ]
     _check_combinations_unique([_combination(checked) for _v, checked, _s in built])
-    if not any(variant.is_default for variant, _c, _s in built):
-        built[0][0].is_default = True
-    if sum(variant.is_default for variant, _c, _s in built) > 1:
-        raise InvalidInput("Only one variant can be the default.", code="many_defaults")
-    _save_variants(product, built, actor=actor, reason=StockReason.ADJUSTMENT)
+    flags = variant_defaults_check([variant.is_default for variant, _c, _s in built])
+    for (variant, _c, _s), flag in zip(built, flags, strict=True):
+        variant.is_default = flag
+    _save_variants(
+        product, built, actor=actor, reason=StockReason.ADJUSTMENT, reference=stock_reference
+    )
     product_prices_refresh([product.pk])
     products_changed_on_commit([product.pk])
     return product
@@ -304,7 +397,11 @@ def products_set_flags(
 
 
 @transaction.atomic
-def variant_create(*, product_id: int, actor: Any = None, **spec: Any) -> Variant:
+def variant_create(
+    *, product_id: int, actor: Any = None, stock_reference: str = "", **spec: Any
+) -> Variant:
+    """A variant of the product (spec as in product_create's variants); the product's first
+    variant, or one with is_default, becomes its default."""
     product = get_or_404(
         Product.objects.select_for_update().select_related("category"), product_id, "product"
     )
@@ -316,11 +413,11 @@ def variant_create(*, product_id: int, actor: Any = None, **spec: Any) -> Varian
     built = _variant_from_spec(product, {**spec, "position": position}, definitions, 0, "")
     existing = _existing_combinations(product)
     _check_combinations_unique([*existing, _combination(built[1])], field="attributes")
-    if built[0].is_default:
-        product.variants.filter(is_default=True).update(is_default=False)
-    elif not product.variants.exists():
-        built[0].is_default = True
-    (variant,) = _save_variants(product, [built], actor=actor, reason=StockReason.ADJUSTMENT)
+    if built[0].is_default or not product.variants.exists():
+        _default_move(product, built[0])
+    (variant,) = _save_variants(
+        product, [built], actor=actor, reason=StockReason.ADJUSTMENT, reference=stock_reference
+    )
     product_prices_refresh([product.pk])
     products_changed_on_commit([product.pk])
     return variant
@@ -367,8 +464,7 @@ def variant_update(*, variant_id: int, **fields: Any) -> Variant:
             values_for_definitions(checked, VariantAttributeValue, variant=variant)
         )
     if make_default and not variant.is_default:
-        product.variants.filter(is_default=True).update(is_default=False)
-        variant.is_default = True
+        _default_move(product, variant)
     elif make_default is False and variant.is_default:
         raise InvalidInput(
             "Make another variant the default instead.", code="default_variant_required"
@@ -393,9 +489,6 @@ def variant_delete(*, variant_id: int) -> None:
             code="last_variant",
         )
     variant.delete()
-    if variant.is_default:
-        successor = siblings.order_by("position", "id").first()
-        successor.is_default = True
-        successor.save(update_fields=["is_default", "updated_at"])
+    _default_ensure(variant.product_id)
     product_prices_refresh([variant.product_id])
     products_changed_on_commit([variant.product_id])

@@ -13,7 +13,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from api.cache import versions_bump_on_commit
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import InvalidInput, NotFound
+from products.errors import InsufficientStock
 from products.models import StockMovement, StockReason, Variant
 from products.services.events import product_version, products_changed_on_commit
 
@@ -29,11 +30,6 @@ class StockChange:
     def __post_init__(self) -> None:
         if (self.delta is None) == (self.quantity is None):
             raise ValueError("give exactly one of delta and quantity")
-
-
-class InsufficientStock(Conflict):
-    code = "insufficient_stock"
-    message = "Not enough stock."
 
 
 @transaction.atomic
@@ -71,13 +67,14 @@ def stock_adjust_many(
         after = change.quantity if change.quantity is not None else before + change.delta
         if after < 0:
             raise InsufficientStock(
-                f"Only {before} of {variant.sku} in stock.",
-                details={
-                    "sku": variant.sku,
-                    "variant_id": variant.pk,
-                    "available": before,
-                    "requested": -(change.delta or 0),
-                },
+                [
+                    {
+                        "variant_id": variant.pk,
+                        "sku": variant.sku,
+                        "requested": -(change.delta or 0),
+                        "available": before,
+                    }
+                ]
             )
         if after == before:
             continue
@@ -194,10 +191,9 @@ def stock_decrement(
             }
             for v in short.order_by("pk")
         ]
-        first = lines[0] if lines else {"sku": "?", "available": 0}
-        raise InsufficientStock(
-            f"Only {first['available']} of {first['sku']} in stock.", details={"lines": lines}
-        )
+        # No row at all: a variant deleted since the cart was read.
+        gone = {"variant_id": None, "sku": "?", "requested": 0, "available": 0}
+        raise InsufficientStock(lines or [gone])
     StockMovement.objects.bulk_create(
         StockMovement(
             variant_id=level.variant_id,

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from products.models import Product, Review, StockMovement, Variant
 from products.services.stock import stock_adjust
-from products.tests.factories import Catalog, ReviewFactory, UserFactory
+from products.tests.fixtures import ReviewFactory
+from testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,11 +67,6 @@ def admin_client(client):
     client.force_login(user)
     client.user = user
     return client
-
-
-@pytest.fixture
-def catalog():
-    return Catalog()
 
 
 @pytest.mark.parametrize(

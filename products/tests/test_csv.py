@@ -8,14 +8,8 @@ from django.core.management import CommandError, call_command
 
 from products.csv_io import export_csv, import_csv
 from products.models import Product, StockMovement, Variant
-from products.tests.factories import Catalog
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalog():
-    return Catalog()
 
 
 def exported() -> str:

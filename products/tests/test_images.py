@@ -8,7 +8,7 @@ from PIL import Image
 
 from api.settings.storage import storages
 from products.models import ProductImage
-from products.tests.factories import ProductFactory
+from testing.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,18 +23,6 @@ def upload_file(name: str, data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type="application/octet-stream")
-
-
-@pytest.fixture
-def local_media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": "/media/"},
-        },
-    }
-    return tmp_path
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from api.cache import versions_get
 from api.errors import InvalidInput
 from products import services
 from products.attribute_values import coerce, filter_key
+from products.errors import InsufficientStock
 from products.models import (
     AttributeType,
     Category,
@@ -21,11 +22,11 @@ from products.models import (
     Variant,
 )
 from products.services.events import LISTS_VERSION, product_version
-from products.tests.factories import (
+from products.tests.fixtures import ReviewFactory
+from testing.factories import (
     AttributeDefinitionFactory,
     CategoryFactory,
     ProductFactory,
-    ReviewFactory,
     VariantFactory,
 )
 
@@ -179,7 +180,7 @@ def test_stock_movements_record_every_change():
         )
     )
     assert ledger == [(-3, 7, "sale", "EM-000001"), (-2, 5, "sale", "EM-000001")]
-    with pytest.raises(services.InsufficientStock):
+    with pytest.raises(InsufficientStock):
         services.stock_adjust(variant_id=variant.pk, delta=-6, reason=StockReason.SALE)
     with pytest.raises(InvalidInput):
         services.stock_adjust(variant_id=variant.pk, delta=1, reason="theft")
@@ -197,7 +198,7 @@ def test_concurrent_sales_never_oversell():
             barrier.wait()
             services.stock_adjust(variant_id=variant.pk, delta=-1, reason=StockReason.SALE)
             sold.append(1)
-        except services.InsufficientStock:
+        except InsufficientStock:
             refused.append(1)
         except Exception as exc:  # collected and asserted below
             errors.append(exc)

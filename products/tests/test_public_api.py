@@ -7,19 +7,10 @@ import pytest
 from products.models import Category, ReviewStatus
 from products.services.products import product_prices_refresh
 from products.services.reviews import product_rating_refresh
-from products.tests.factories import (
-    Catalog,
-    ProductFactory,
-    ReviewFactory,
-    VariantFactory,
-)
+from products.tests.fixtures import ReviewFactory
+from testing.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalog():
-    return Catalog()
 
 
 def get(client, url, **params):

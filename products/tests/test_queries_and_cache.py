@@ -10,18 +10,10 @@ from products import services
 from products.attribute_values import fill_typed_value
 from products.models import Product, ProductImage, Variant, VariantAttributeValue
 from products.services.products import product_prices_refresh
-from products.tests.factories import (
-    AttributeDefinitionFactory,
-    Catalog,
-    ReviewFactory,
-)
+from products.tests.fixtures import ReviewFactory
+from testing.factories import AttributeDefinitionFactory, Catalog
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalog():
-    return Catalog()
 
 
 @pytest.fixture

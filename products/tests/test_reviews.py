@@ -4,7 +4,8 @@ import pytest
 
 from products import services
 from products.models import Product, Review, ReviewStatus
-from products.tests.factories import ProductFactory, ReviewFactory, UserFactory
+from products.tests.fixtures import ReviewFactory
+from testing.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"

@@ -10,16 +10,10 @@ from products.models import (
     StockMovement,
     Variant,
 )
-from products.tests.conftest import bearer
-from products.tests.factories import Catalog, ProductFactory, staff_with_perms
+from testing.factories import ProductFactory, bearer, staff_user
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
-
-
-@pytest.fixture
-def catalog():
-    return Catalog()
 
 
 def post(client, url, data, headers, **extra):
@@ -40,7 +34,7 @@ def test_no_token_is_401_customer_403_staff_without_the_permission_403(
     body = {"name": "Toys"}
     assert post(client, url, body, {}).status_code == 401
     assert post(client, url, body, customer_headers).json()["code"] == "permission_denied"
-    viewer = staff_with_perms("view_category", email="viewer@example.com")
+    viewer = staff_user("products.view_category", email="viewer@example.com")
     assert post(client, url, body, bearer(viewer)).status_code == 403
     assert client.get(url, **bearer(viewer)).status_code == 200
     assert not Category.objects.filter(name="Toys").exists()

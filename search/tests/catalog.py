@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from products.models import AttributeDefinition, AttributeType, Brand, Category, Product, Variant
 from products.services.products import product_prices_refresh
-from products.tests.factories import set_value
 from search.models import Synonym
+from testing.factories import set_value
 
 SYNONYMS = [
     "sneakers, trainers",

@@ -7,15 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from products.models import Variant
-from products.tests.factories import Catalog, ProductFactory, VariantFactory
 from search.documents import product_documents, searchable_product_count, searchable_product_ids
+from testing.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalog():
-    return Catalog()
 
 
 def test_documents_carry_the_product_its_path_and_active_variants(catalog):

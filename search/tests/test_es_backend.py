@@ -259,8 +259,8 @@ def test_catalog_rows_reach_the_index_through_the_command_and_the_task(fake):
     """The real search.documents over real rows, through init_search and the indexing task."""
     from django.core.management import call_command
 
-    from products.tests.factories import Catalog as ProductsCatalog
     from search.tasks import search_index_product_task
+    from testing.factories import Catalog as ProductsCatalog
 
     rows = ProductsCatalog()
     call_command("init_search", stdout=None)

@@ -14,7 +14,6 @@ from django.db import connection
 from api.celery import queue_for
 from products import services
 from products.models import Product
-from products.tests.factories import BrandFactory, Catalog, CategoryFactory, ProductFactory
 from search.base import SearchQuery
 from search.models import (
     ReindexCheckpoint,
@@ -24,13 +23,14 @@ from search.models import (
     Synonym,
 )
 from search.pg.backend import PostgresBackend
+from testing.factories import BrandFactory, CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalog():
-    catalog = Catalog()
+def catalog(catalog):
+    """The small catalog (testing/fixtures.py), indexed."""
     PostgresBackend().reindex()
     return catalog
 

@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 
 from products import services
 from products.models import Brand, Category
-from products.tests.factories import Catalog
 from search.base import SearchQuery
 from search.models import SearchCard, SearchEntry
 from search.pg import indexer, terms
@@ -23,8 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalog():
-    catalog = Catalog()
+def catalog(catalog):
+    """The small catalog (testing/fixtures.py), indexed."""
     PostgresBackend().reindex()
     return catalog
 

@@ -1,4 +1,6 @@
-"""Stripe tests: the real `stripe` library against payments.stripe_standin on 127.0.0.1."""
+"""The payment tests' helpers and fixtures (registered in the root conftest.py): the Stripe stand-in
+(payments.stripe_standin on 127.0.0.1, which the real `stripe` library talks to), signed webhook
+deliveries, and `flaky_provider`, a payment provider that fails as a network would."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pytest
 import stripe
 
 from payments.stripe_standin import StripeStandin
+from payments.tests.providers import FlakyProvider
 
 WEBHOOK_SECRET = "whsec_test_standin"
 
@@ -42,14 +45,15 @@ def standin(_standin_server, settings):
 
 
 @pytest.fixture
-def eager():
-    """Tasks run in process when published (after commit)."""
-    from api.celery import app
-
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+def flaky_provider(settings) -> type[FlakyProvider]:
+    """The "flaky" provider registered, its calls forgotten; set `failures_left` to fail starts."""
+    settings.PAYMENT_PROVIDERS = {
+        **settings.PAYMENT_PROVIDERS,
+        "flaky": "payments.tests.providers.FlakyProvider",
+    }
+    FlakyProvider.failures_left = 0
+    FlakyProvider.calls = []
+    return FlakyProvider
 
 
 def signature(body: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:

@@ -1,11 +1,24 @@
-"""factory_boy factories for the catalog; prices are Decimals."""
+"""The rows more than one app's tests build: customers and staff, addresses, the catalog, coupons
+and carts; prices are Decimals. An app's own factories stay in its tests/fixtures.py.
+
+    user = UserFactory()                      # password PASSWORD
+    staff = staff_user("orders.view_order")   # "app.codename", or "app.*" for all of an app's
+    client.get("/api/me", **bearer(user))
+    _, token = guest_cart((make_variant(price="25.00", stock=3), 2))
+"""
+
+from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth.models import Permission
 
-from core.models import User
+from api.auth import tokens_for
+from cart.models import Cart, CartLine, Coupon, CouponKind, cart_token_hash, new_cart_token
+from core.models import Address, User
+from products.attribute_values import fill_typed_value
 from products.models import (
     AttributeDefinition,
     AttributeType,
@@ -13,31 +26,73 @@ from products.models import (
     Category,
     Product,
     ProductAttributeValue,
-    Review,
     Variant,
     VariantAttributeValue,
 )
 from products.services.products import product_prices_refresh
+
+PASSWORD = "Correct-Horse-42"  # noqa: S105 - every test user's password
+
+ADDRESS = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "street_address_1": "12 Rue de Rivoli",
+    "city": "Paris",
+    "postal_code": "75001",
+    "country": "FR",
+}
+
+
+# -- people ---------------------------------------------------------------------------------------
 
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
 
-    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
     first_name = "Ada"
     last_name = "Lovelace"
-    password = factory.django.Password("pw-Long-enough-1")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        password = kwargs.pop("password", PASSWORD)
+        return model_class.objects.create_user(password=password, **kwargs)
 
 
-def staff_with_perms(*codenames: str, email: str = "staff@example.com") -> User:
-    """An active staff user holding products.<codename> for each codename ('*': all of them)."""
+def staff_user(*perms: str, email: str = "staff@example.com") -> User:
+    """An active staff user holding each "app.codename" permission ("app.*": all of that app's)."""
     user = UserFactory(email=email, is_staff=True)
-    perms = Permission.objects.filter(content_type__app_label="products")
-    if codenames != ("*",):
-        perms = perms.filter(codename__in=codenames)
-    user.user_permissions.add(*perms)
+    for perm in perms:
+        app, codename = perm.split(".")
+        of_app = Permission.objects.filter(content_type__app_label=app)
+        if codename == "*":
+            user.user_permissions.add(*of_app)
+        else:
+            user.user_permissions.add(of_app.get(codename=codename))
     return User.objects.get(pk=user.pk)
+
+
+def bearer(user_or_token: User | str) -> dict[str, str]:
+    """The Authorization header of a user's fresh access token (or of the token given)."""
+    token = user_or_token if isinstance(user_or_token, str) else tokens_for(user_or_token)["access"]
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    user = factory.SubFactory(UserFactory)
+    first_name = "Ada"
+    last_name = "Lovelace"
+    street_address_1 = factory.Sequence(lambda n: f"{n} Rue de Rivoli")
+    city = "Paris"
+    postal_code = "75001"
+    country = "FR"
+
+
+# -- the catalog ----------------------------------------------------------------------------------
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -98,21 +153,15 @@ class VariantFactory(factory.django.DjangoModelFactory):
         return variant
 
 
-class ReviewFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Review
-
-    product = factory.SubFactory(ProductFactory)
-    user = factory.SubFactory(UserFactory)
-    rating = 4
-    title = "Good"
-    body = "Does what it says."
+def make_variant(*, price: str = "20.00", stock: int = 10, sku: str | None = None, **kwargs: Any):
+    """A product with one default variant at `price`, holding `stock`."""
+    product = ProductFactory(base_price=Decimal(price), default_variant=False, **kwargs)
+    extra = {"sku": sku} if sku else {}
+    return VariantFactory(product=product, is_default=True, stock_quantity=stock, **extra)
 
 
 def set_value(owner, definition, raw):
     """Attach a validated attribute value to a product or a variant."""
-    from products.attribute_values import fill_typed_value
-
     if isinstance(owner, Product):
         value = ProductAttributeValue(product=owner, definition=definition)
     else:
@@ -122,8 +171,44 @@ def set_value(owner, definition, raw):
     return value
 
 
+# -- coupons and carts ----------------------------------------------------------------------------
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"SAVE{n}")
+    kind = CouponKind.PERCENT
+    value = Decimal("10.00")
+
+
+def guest_cart(*lines: tuple[Any, int], coupon: Coupon | None = None) -> tuple[Cart, str]:
+    """A guest cart holding (variant, quantity) lines, and its token."""
+    token = new_cart_token()
+    cart = Cart.objects.create(token_hash=cart_token_hash(token), coupon=coupon)
+    _add(cart, lines)
+    return cart, token
+
+
+def user_cart(user: User, *lines: tuple[Any, int], coupon: Coupon | None = None) -> Cart:
+    cart = Cart.objects.create(user=user, coupon=coupon)
+    _add(cart, lines)
+    return cart
+
+
+def _add(cart: Cart, lines) -> None:
+    for variant, quantity in lines:
+        CartLine.objects.create(
+            cart=cart, variant=variant, quantity=quantity, unit_price_at_add=variant.effective_price
+        )
+
+
+# -- a small catalog ------------------------------------------------------------------------------
+
+
 class Catalog:
-    """A small tree with attributes, for the API tests:
+    """A small tree with attributes, for the catalog and search tests (the `catalog` fixture):
 
     Apparel > Shoes > Running, Electronics > Laptops; color/size per variant on Apparel/Shoes,
     material per product on Apparel, ram per variant on Electronics.
