@@ -14,7 +14,7 @@ from payments.schemas import ProvidersOut, WebhookAckOut
 class PaymentController(ApiController):
     @route.get("/providers", response={200: ProvidersOut}, summary="Providers checkout accepts")
     def providers(self):
-        return selectors.providers_public()
+        return {"providers": selectors.providers_offered()}
 
     @route.post(
         "/{provider}/webhook",

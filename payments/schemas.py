@@ -5,15 +5,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from ninja import Field, Schema
+
+from payments.models import Payment, PaymentStatus
+from payments.providers import get_provider
+from payments.state import OPEN_STATUSES
 
 
 class ProviderOut(Schema):
+    """A provider, by its name (payments.selectors.providers_offered)."""
+
     name: str = Field(description="What checkout's `payment_provider` takes.")
     default: bool
     client: dict[str, Any] = Field(
         description="What the client needs to offer it (Stripe: publishable_key); no secrets."
     )
+
+    @staticmethod
+    def resolve_name(name: str) -> str:
+        return name
+
+    @staticmethod
+    def resolve_default(name: str) -> bool:
+        return name == settings.PAYMENT_DEFAULT_PROVIDER
+
+    @staticmethod
+    def resolve_client(name: str) -> dict[str, Any]:
+        return get_provider(name).public_info()
 
 
 class ProvidersOut(Schema):
@@ -21,8 +40,11 @@ class ProvidersOut(Schema):
 
 
 class OrderPaymentOut(Schema):
-    order_number: str
-    order_status: str
+    """The order's latest Payment as its customer sees it: what paying needs only while it may
+    still be paid (payments.state.OPEN_STATUSES)."""
+
+    order_number: str = Field(alias="order.number")
+    order_status: str = Field(alias="order.status")
     provider: str
     status: str = Field(
         description="created, pending, succeeded, failed, cancelled, partially_refunded, refunded"
@@ -35,6 +57,20 @@ class OrderPaymentOut(Schema):
     )
     client_data: dict[str, Any]
     failure_message: str | None = Field(description="Why the last attempt failed, if it did.")
+
+    @staticmethod
+    def resolve_client_secret(payment: Payment) -> str | None:
+        if payment.status not in OPEN_STATUSES:
+            return None
+        return (payment.client_data or {}).get("client_secret")
+
+    @staticmethod
+    def resolve_client_data(payment: Payment) -> dict[str, Any]:
+        return (payment.client_data or {}) if payment.status in OPEN_STATUSES else {}
+
+    @staticmethod
+    def resolve_failure_message(payment: Payment) -> str | None:
+        return (payment.error or None) if payment.status == PaymentStatus.FAILED else None
 
 
 class WebhookAckOut(Schema):

@@ -1,50 +1,27 @@
-"""Reads of payments for the API."""
+"""Reads of payments for the API (payments.schemas renders what these return)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
-from api.errors import NotFound
-from payments.models import Payment, PaymentStatus
-from payments.providers import get_provider, provider_names
+from payments.errors import PaymentNotFound
+from payments.models import Payment
+from payments.providers import provider_names
 
 
-def providers_public() -> dict[str, Any]:
-    return {
-        "providers": [
-            {
-                "name": name,
-                "default": name == settings.PAYMENT_DEFAULT_PROVIDER,
-                "client": get_provider(name).public_info(),
-            }
-            for name in provider_names()
-        ]
-    }
+def providers_offered() -> list[str]:
+    """The providers a checkout may choose, by name (ProviderOut renders each)."""
+    return provider_names()
 
 
-def payment_for_customer(*, order: Any) -> dict[str, Any]:
+def payment_for_customer(*, order: Any) -> Payment:
     """The order's latest payment as its customer sees it (the caller checked ownership)."""
-    payment = Payment.objects.filter(order_id=order.pk).order_by("-created_at", "-id").first()
+    payment = (
+        Payment.objects.select_related("order")
+        .filter(order_id=order.pk)
+        .order_by("-created_at", "-id")
+        .first()
+    )
     if payment is None:
-        raise NotFound("This order has no payment.", code="payment_not_found")
-    data = payment.client_data or {}
-    return {
-        "order_number": order.number,
-        "order_status": order.status,
-        "provider": payment.provider,
-        "status": payment.status,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "refunded_amount": payment.refunded_amount,
-        "client_secret": data.get("client_secret") if payment.status in OPEN else None,
-        "client_data": data if payment.status in OPEN else {},
-        "failure_message": payment.error or None
-        if payment.status == PaymentStatus.FAILED
-        else None,
-    }
-
-
-# A client secret is only of use while the payment may still be paid.
-OPEN = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.FAILED)
+        raise PaymentNotFound("This order has no payment.")
+    return payment

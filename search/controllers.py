@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict
 
 from django.http import HttpRequest
 from ninja import Query, Router
@@ -121,8 +120,8 @@ def search(request: HttpRequest, params: Query[SearchParams]):
         "pages": pages,
         "next": _link(request, params.page + 1) if params.page < pages else None,
         "previous": _link(request, params.page - 1) if params.page > 1 else None,
-        "hits": [asdict(hit) for hit in result.hits],
-        "facets": asdict(result.facets) if result.facets is not None else None,
+        "hits": result.hits,  # search.base dataclasses: SearchOut renders them
+        "facets": result.facets,
         "suggestion": result.suggestion,
     }
 
@@ -134,4 +133,4 @@ def autocomplete(request: HttpRequest, params: Query[AutocompleteParams]):
     """Up to 10 suggestions (brands, categories, products) for what was typed so far; every
     word is a prefix, typos are tolerated ("addi", "adidsa")."""
     suggestions = services.autocomplete_run(prefix=params.q, limit=params.limit)
-    return {"suggestions": [asdict(s) for s in suggestions]}
+    return {"suggestions": suggestions}
