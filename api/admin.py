@@ -1,11 +1,13 @@
-"""Admin for the dead-letter store (failed task jobs, read-only, with a "retry" action), and
-django-celery-beat's schedules in Unfold's look."""
+"""Admin for the outbox (task messages not sent yet, and their age), the dead-letter store
+(failed task jobs, read-only, with a "retry" action), and django-celery-beat's schedules in
+Unfold's look."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.timesince import timesince
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -19,8 +21,47 @@ from unfold.dataclasses import ActionDialog
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
-from api.models import FailedTask
+from api.models import FailedTask, OutboxMessage
 from api.tasks import failed_task_retry
+
+
+class UnsentFilter(admin.SimpleListFilter):
+    title, parameter_name = "sent", "sent"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Not sent yet"), ("yes", "Sent")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(sent_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ModelAdmin):
+    """Task messages written with their changes (api/outbox.py): the ones not sent yet are the
+    broker's backlog; read-only (beat's relay sends them)."""
+
+    list_display = ["id", "task_name", "sent_badge", "age", "attempts", "last_error", "sent_at"]
+    list_filter = [UnsentFilter, "task_name"]
+    search_fields = ["task_name"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description="Sent", label={"sent": "success", "waiting": "warning"})
+    def sent_badge(self, obj: OutboxMessage):
+        return ("sent", "Sent") if obj.sent_at else ("waiting", "Waiting")
+
+    @display(description="Waiting for")
+    def age(self, obj: OutboxMessage) -> str:
+        if obj.sent_at:
+            return "-"
+        return timesince(obj.created_at)
 
 
 @admin.register(FailedTask)

@@ -119,6 +119,35 @@ class RateLimited(ApiError):
         super().__init__(**kwargs)
 
 
+class RateLimitUnavailable(ApiError):
+    """The rate-limit store (Redis) cannot count: the action is refused rather than unlimited."""
+
+    status, code, message = 503, "service_unavailable", "Please try again in a moment."
+
+
+class PageNotFound(NotFound):
+    code, message = "page_not_found", "No such page."
+
+    def __init__(self, page: int, pages: int) -> None:
+        super().__init__(
+            f"Page {page} does not exist; there are {pages}.", details={"pages": pages}
+        )
+
+
+class IdempotencyKeyRequired(BadRequest):
+    code, message = "idempotency_key_required", "The Idempotency-Key header is required."
+
+
+class IdempotencyKeyInvalid(BadRequest):
+    code = "idempotency_key_invalid"
+    message = "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used with a different request."
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",

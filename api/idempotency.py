@@ -21,7 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 
-from api.errors import BadRequest, Conflict
+from api.errors import IdempotencyKeyInvalid, IdempotencyKeyRequired, IdempotencyKeyReused
 from api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -52,13 +52,10 @@ def fingerprint(payload: Any) -> str:
 def validate_key(key: str | None, *, required: bool = False) -> str | None:
     if not key:
         if required:
-            raise BadRequest(f"The {HEADER} header is required.", code="idempotency_key_required")
+            raise IdempotencyKeyRequired()
         return None
     if not _KEY.match(key):
-        raise BadRequest(
-            f"The {HEADER} header must be 1 to 255 printable ASCII characters.",
-            code="idempotency_key_invalid",
-        )
+        raise IdempotencyKeyInvalid()
     return key
 
 
@@ -88,10 +85,7 @@ def run_idempotent(
         except IntegrityError:
             record = IdempotencyRecord.objects.get(scope=scope, owner=owner, key=key)
             if record.fingerprint != digest:
-                raise Conflict(
-                    f"This {HEADER} was already used with a different request.",
-                    code="idempotency_key_reused",
-                ) from None
+                raise IdempotencyKeyReused() from None
             return IdempotentResult(record.status_code, record.response_body, replayed=True)
         status_code, body = operation()
         record.status_code, record.response_body = status_code, body
@@ -132,10 +126,7 @@ def run_idempotent_with_followup(
         except IntegrityError:
             record = IdempotencyRecord.objects.get(scope=scope, owner=owner, key=key)
             if record.fingerprint != digest:
-                raise Conflict(
-                    f"This {HEADER} was already used with a different request.",
-                    code="idempotency_key_reused",
-                ) from None
+                raise IdempotencyKeyReused() from None
             if record.status_code is not None:
                 return IdempotentResult(record.status_code, record.response_body, replayed=True)
             reference, replayed = (record.response_body or {}).get(_PENDING), True

@@ -48,6 +48,7 @@ from api.celery import app
 from api.db_router import PRIMARY, REPLICA, replica_configured
 from api.errors import error_response
 from api.models import FailedTask
+from api.outbox import outbox_backlog
 
 logger = logging.getLogger("api.metrics")
 
@@ -169,7 +170,7 @@ class ClusterCollector:
         for source, collect in (
             ("tasks", self._tasks),
             ("broker", self._queues),
-            ("database", self._failed_tasks),
+            ("database", self._database),
             ("replica", self._replica),
         ):
             try:
@@ -188,7 +189,7 @@ class ClusterCollector:
         client = get_redis_connection("default")
         outcomes = CounterMetricFamily(
             "emporium_tasks",
-            "Task runs by task name and outcome (succeeded, retried, failed, publish_failed).",
+            "Task runs by task name and outcome (succeeded, retried, failed).",
             labels=["task", "outcome"],
         )
         for field, value in sorted(client.hgetall(TASKS_KEY).items()):
@@ -223,7 +224,18 @@ class ClusterCollector:
             value=depths[settings.DEAD_LETTER_QUEUE],
         )
 
-    def _failed_tasks(self) -> Iterator[Metric]:
+    def _database(self) -> Iterator[Metric]:
+        unsent, oldest_age = outbox_backlog()
+        yield GaugeMetricFamily(
+            "emporium_outbox_unsent",
+            "Outbox task messages not published yet (the broker was down, or they wait now).",
+            value=unsent,
+        )
+        yield GaugeMetricFamily(
+            "emporium_outbox_oldest_unsent_age_seconds",
+            "How long the oldest unpublished outbox message has waited (0: none waits).",
+            value=oldest_age,
+        )
         counts = dict.fromkeys(FailedTask.Status.values, 0)
         for row in FailedTask.objects.values("status").annotate(n=Count("id")):
             counts[row["status"]] = row["n"]

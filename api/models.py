@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 
 class IdempotencyRecord(models.Model):
@@ -89,3 +90,41 @@ class InstalledBeatSchedule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OutboxMessage(models.Model):
+    """A task message written in the transaction of the change it follows (api/outbox.py).
+
+    Committed with the change or not at all; the relay publishes it after the commit, and beat
+    publishes whatever is left (the broker was down, the process died in between). `sent_at`
+    marks it published; a row is published by one relay only (its row lock).
+    """
+
+    task_name = models.CharField(max_length=200, db_index=True)
+    args = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    kwargs = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    headers = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    options = models.JSONField(
+        default=dict, encoder=DjangoJSONEncoder, help_text="countdown, queue, ... as given."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    available_at = models.DateTimeField(
+        default=timezone.now, help_text="Not published before (a failed publish backs off)."
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Publishes that failed.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The relay's scan: only the unsent rows, in the order they became due.
+            models.Index(
+                fields=["available_at", "id"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outbox_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} #{self.pk}"

@@ -11,7 +11,7 @@ from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from ninja_extra.urls import remove_query_param, replace_query_param
 
-from api.errors import NotFound
+from api.errors import PageNotFound
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -52,11 +52,7 @@ class PageNumberPagination(PaginationBase):
         count = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         pages = max(1, math.ceil(count / page_size))
         if pagination.page > pages:
-            raise NotFound(
-                f"Page {pagination.page} does not exist; there are {pages}.",
-                code="page_not_found",
-                details={"pages": pages},
-            )
+            raise PageNotFound(pagination.page, pages)
         offset = (pagination.page - 1) * page_size
         url = request.build_absolute_uri()
         return {

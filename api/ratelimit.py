@@ -37,7 +37,7 @@ from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from api.errors import ApiError, RateLimited, exception_response
+from api.errors import RateLimited, RateLimitUnavailable, exception_response
 
 logger = logging.getLogger("api.ratelimit")
 
@@ -218,9 +218,7 @@ def enforce(action: str, **identities: object) -> Hit:
         result = hit(action_limits(action, identities))
     except RedisError:
         logger.error("rate limit store unavailable", exc_info=True, extra={"action": action})
-        raise ApiError(
-            "Please try again in a moment.", code="service_unavailable", status=503
-        ) from None
+        raise RateLimitUnavailable() from None
     if not result.allowed:
         raise RateLimited(
             result.retry_after,

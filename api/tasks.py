@@ -1,8 +1,9 @@
 """The base class of every Celery task (set as the app's task_cls in api/celery.py).
 
-Tasks take ids, are safe to run twice, and are enqueued after commit with
-`some_task.delay_on_commit(order_id)` (never for a transaction that rolls back). A task's name
-is the name of its queue or starts with it: `email.send_order_confirmation`, `reports.daily_sales`.
+Tasks take ids, are safe to run twice, and are enqueued with the change they follow through
+`some_task.delay_on_commit(order_id)`: an outbox row in the same transaction, published after
+the commit (api/outbox.py; never for a transaction that rolls back, never lost if the broker is
+down). A task's name is the name of its queue or starts with it: `email.send_order_confirmation`.
 
 What every task gets from BaseTask, without repeating it:
 - headers job_id, trace_id and created_at on each message; trace_id continues the request's (or the
@@ -23,7 +24,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import signals
+from celery import shared_task, signals
 from celery.contrib.django.task import DjangoTask
 from django.db import connections, transaction
 from django.utils import timezone
@@ -93,28 +94,29 @@ class BaseTask(DjangoTask):
         return super().apply_async(args, kwargs, task_id, producer, **options)
 
     def apply_async_on_commit(self, args=None, kwargs=None, *, using=None, **options) -> str:
-        """Publish when the current transaction commits (never if it rolls back); the job id.
+        """Send with the current transaction (never if it rolls back); the job id.
 
-        The headers are fixed now, so the trace is the caller's even if the commit happens later.
-        A publish error after the commit is logged, not raised: the caller's write already stands.
+        The message is an outbox row written in this transaction (api/outbox.py) and published
+        right after the commit, or by beat's relay if the broker does not answer then: a change
+        and its message commit together. The headers are fixed now, so the trace is the
+        caller's even if the message goes out later.
         """
-        options["headers"] = job_headers(options.get("headers"))
-        publish = functools.partial(self._publish_after_commit, args, kwargs, options)
-        transaction.on_commit(publish, using=using)
-        return options["headers"]["job_id"]
+        from api.outbox import outbox_add  # api.outbox needs the models: loaded after setup
+
+        headers = job_headers(options.pop("headers", None))
+        if self.app.conf.task_always_eager:
+            # Celery's eager mode (the tests' run_tasks): no broker, so no outbox; the task runs
+            # at the commit, its errors raised to the caller as eager mode means.
+            run = functools.partial(self.apply_async, args, kwargs, headers=headers, **options)
+            transaction.on_commit(run, using=using)
+            return headers["job_id"]
+        outbox_add(
+            self.name, args=args, kwargs=kwargs, headers=headers, options=options, using=using
+        )
+        return headers["job_id"]
 
     def delay_on_commit(self, *args, **kwargs) -> str:
         return self.apply_async_on_commit(args, kwargs)
-
-    def _publish_after_commit(self, args, kwargs, options) -> None:
-        try:
-            self.apply_async(args, kwargs, **options)
-        except Exception:  # the data is committed; losing the message must not turn it into a 500
-            logger.exception(
-                "task publish failed",
-                extra={"task": self.name, "job_id": options["headers"]["job_id"]},
-            )
-            _record_outcome(self.name, "publish_failed")
 
     # -- retrying ---------------------------------------------------------------------------------
     def retry(
@@ -341,3 +343,20 @@ def _leave_task_context(sender=None, task=None, **_: Any) -> None:
     for var, token in reversed(tokens):
         var.reset(token)
     task.request.context_tokens = None
+
+
+# -- the outbox's relay (api/outbox.py) -----------------------------------------------------------
+@shared_task(name="maintenance.outbox_relay")
+def outbox_relay_task() -> dict:
+    """Beat: publish the outbox rows that are due; the broker's own outage ends here."""
+    from api.outbox import outbox_relay
+
+    report = outbox_relay()
+    return {"sent": report.sent, "failed": report.failed}
+
+
+@shared_task(name="maintenance.outbox_prune")
+def outbox_prune_task() -> int:
+    from api.outbox import outbox_prune
+
+    return outbox_prune()

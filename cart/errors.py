@@ -11,8 +11,8 @@ class CartLineNotFound(NotFound):
     code, message = "cart_line_not_found", "No such line in your cart."
 
 
-class VariantNotFound(NotFound):
-    code, message = "variant_not_found", "No such product variant is for sale."
+class QuantityLimitExceeded(Conflict):
+    code, message = "quantity_limit", "Too many of one item for one order."
 
 
 class CartClosed(Conflict):

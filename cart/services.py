@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from api.errors import Conflict
 from api.money import quantize
 from cart.errors import (
     CartClosed,
@@ -22,7 +21,7 @@ from cart.errors import (
     CartLineNotFound,
     CartNotFound,
     CouponNotFound,
-    VariantNotFound,
+    QuantityLimitExceeded,
 )
 from cart.models import (
     Cart,
@@ -33,7 +32,7 @@ from cart.models import (
     new_cart_token,
 )
 from cart.selectors import caller_user, cart_priced, coupon_validate, guest_cart_by_token
-from products.errors import InsufficientStock
+from products.errors import InsufficientStock, VariantNotFound
 from products.models import Variant
 
 # -- carts ----------------------------------------------------------------------------------------
@@ -82,16 +81,17 @@ def _sellable(variant_id: int) -> Variant:
         .first()
     )
     if variant is None:
-        raise VariantNotFound(details={"variant_id": variant_id})
+        raise VariantNotFound(
+            "No such product variant is for sale.", details={"variant_id": variant_id}
+        )
     return variant
 
 
 def _check_quantity(variant: Variant, wanted: int, in_cart: int) -> None:
     limit = settings.CART_MAX_LINE_QUANTITY
     if wanted > limit:
-        raise Conflict(
+        raise QuantityLimitExceeded(
             f"At most {limit} of one item per order.",
-            code="quantity_limit",
             details={"variant_id": variant.pk, "max_quantity": limit, "requested": wanted},
         )
     if wanted > variant.stock_quantity:

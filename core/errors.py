@@ -1,6 +1,14 @@
 """Domain errors of accounts and authentication; api/errors.py renders them."""
 
-from api.errors import BadRequest, Conflict, NotAuthenticated, PermissionDenied, TokenNotValid
+from api.errors import (
+    BadRequest,
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    TokenNotValid,
+)
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -39,3 +47,21 @@ class EmailNotVerified(PermissionDenied):
 
 class AddressLimitReached(Conflict):
     code, message = "address_limit_reached", "You cannot save more addresses; delete one first."
+
+
+class AddressNotFound(NotFound):
+    code, message = "address_not_found", "Address not found."
+
+
+class UserNotFound(NotFound):
+    code, message = "user_not_found", "User not found."
+
+
+class PasswordInvalid(InvalidInput):
+    """A new password the validators refuse; details.errors lists their reasons."""
+
+    code, message = "password_invalid", "The password is too weak."
+
+
+class WrongPassword(InvalidInput):
+    code, message = "wrong_password", "The current password is wrong."

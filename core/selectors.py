@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
-from api.errors import NotFound
+from core.errors import AddressNotFound, UserNotFound
 from core.models import Address, User
 
 
@@ -33,7 +33,7 @@ def address_get(*, user: User, address_id: int) -> Address:
     """One of the customer's addresses; another customer's is a 404 like a missing one."""
     address = Address.objects.filter(user=user, pk=address_id).first()
     if address is None:
-        raise NotFound("Address not found.", code="address_not_found")
+        raise AddressNotFound()
     return address
 
 
@@ -62,5 +62,5 @@ def user_list_for_staff(
 def user_get_for_staff(*, user_id: int) -> User:
     user = User.objects.prefetch_related("addresses", "groups").filter(pk=user_id).first()
     if user is None:
-        raise NotFound("User not found.", code="user_not_found")
+        raise UserNotFound()
     return user

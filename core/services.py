@@ -14,14 +14,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api import ratelimit
-from api.errors import InvalidInput, NotFound, field_error
+from api.errors import InvalidInput, field_error
 from core import tasks
 from core.errors import (
     AddressLimitReached,
+    AddressNotFound,
     EmailAlreadyVerified,
     EmailTaken,
     InvalidCredentials,
     OneTimeTokenInvalid,
+    PasswordInvalid,
+    WrongPassword,
 )
 from core.models import Address, OneTimeToken, User
 from core.tokens import TokenPair, token_pair_issue, user_tokens_revoke
@@ -44,10 +47,8 @@ def _password_check(password: str, user: User, *, field: str) -> None:
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
-        raise InvalidInput(
-            "The password is too weak.",
-            code="password_invalid",
-            details=_field_errors({field: list(exc.messages)}, code="password_invalid"),
+        raise PasswordInvalid(
+            details=_field_errors({field: list(exc.messages)}, code=PasswordInvalid.code)
         ) from None
 
 
@@ -111,12 +112,10 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     """Change the caller's password; their other sessions end, this one gets a fresh pair."""
     ratelimit.enforce("password_change", user=user.pk)
     if not user.check_password(current_password):
-        raise InvalidInput(
-            "The current password is wrong.",
-            code="wrong_password",
+        raise WrongPassword(
             details=_field_errors(
-                {"current_password": ["The current password is wrong."]}, code="wrong_password"
-            ),
+                {"current_password": [WrongPassword.message]}, code=WrongPassword.code
+            )
         )
     _password_check(new_password, user, field="new_password")
     with transaction.atomic():
@@ -282,7 +281,7 @@ def address_update(*, user: User, address_id: int, data: dict[str, Any]) -> Addr
         _lock_owner(user)
         address = Address.objects.filter(user=user, pk=address_id).first()
         if address is None:
-            raise NotFound("Address not found.", code="address_not_found")
+            raise AddressNotFound()
         return _address_save(user=user, address=address, data=data, creating=False)
 
 
@@ -291,4 +290,4 @@ def address_delete(*, user: User, address_id: int) -> None:
         _lock_owner(user)
         deleted, _ = Address.objects.filter(user=user, pk=address_id).delete()
     if not deleted:
-        raise NotFound("Address not found.", code="address_not_found")
+        raise AddressNotFound()

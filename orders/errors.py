@@ -1,6 +1,6 @@
 """Checkout and order errors, each with a stable code (api/errors.py renders them)."""
 
-from api.errors import ApiError, Conflict, NotFound
+from api.errors import ApiError, Conflict, InvalidInput, NotFound
 
 
 class OrderNotFound(NotFound):
@@ -26,6 +26,10 @@ class VariantUnavailable(Conflict):
     code, message = "variant_unavailable", "Some items in the cart are no longer for sale."
 
 
+class RefundInvalid(InvalidInput):
+    code, message = "refund_invalid", "The refund must be more than zero."
+
+
 class RefundTooLarge(Conflict):
     code, message = "refund_exceeds_total", "The refund exceeds what is left to refund."
 
@@ -38,4 +42,15 @@ class PaymentUnavailable(ApiError):
     message = (
         "The order is placed but its payment could not be started; "
         "retry with the same Idempotency-Key."
+    )
+
+
+class InventoryUploadNotFound(NotFound):
+    code, message = "inventory_upload_not_found", "No such upload."
+
+
+class InventoryUploadDuplicate(Conflict):
+    code, message = (
+        "inventory_upload_duplicate",
+        "This file was already uploaded; it is applied once.",
     )

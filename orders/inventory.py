@@ -25,8 +25,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from api.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from api.errors import InvalidInput, PayloadTooLarge
 from orders import tasks
+from orders.errors import InventoryUploadDuplicate, InventoryUploadNotFound
 from orders.models import InventoryUpload
 from products.models import StockReason, Variant
 from products.services import StockChange, stock_adjust_many
@@ -100,11 +101,7 @@ def inventory_upload_create(*, filename: str, content: str, actor: Any) -> Inven
             tasks.inventory_upload_process_task.delay_on_commit(upload.pk)
     except IntegrityError:
         existing = InventoryUpload.objects.filter(sha256=sha).values_list("pk", flat=True).first()
-        raise Conflict(
-            "This file was already uploaded; it is applied once.",
-            code="inventory_upload_duplicate",
-            details={"upload_id": existing},
-        ) from None
+        raise InventoryUploadDuplicate(details={"upload_id": existing}) from None
     return upload
 
 
@@ -186,5 +183,5 @@ def upload_list() -> QuerySet[InventoryUpload]:
 def upload_get(upload_id: int) -> InventoryUpload:
     upload = InventoryUpload.objects.filter(pk=upload_id).first()
     if upload is None:
-        raise NotFound("No such upload.", code="inventory_upload_not_found")
+        raise InventoryUploadNotFound()
     return upload

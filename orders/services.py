@@ -22,7 +22,7 @@ from api.errors import InvalidInput
 from api.money import quantize
 from cart.models import Coupon, CouponRedemption
 from orders import state, tasks
-from orders.errors import InvalidTransition, RefundTooLarge
+from orders.errors import InvalidTransition, RefundInvalid, RefundTooLarge
 from orders.models import Order, OrderEvent, OrderStatus
 from payments import tasks as payment_tasks
 from products.models import StockReason
@@ -257,7 +257,7 @@ def order_refund(
         remaining = order.grand_total - order.refunded_total
         amount = quantize(amount) if amount is not None else remaining
         if amount <= 0:
-            raise InvalidInput("The refund must be more than zero.", code="refund_invalid")
+            raise RefundInvalid()
         if amount > remaining:
             raise RefundTooLarge(details={"requested": str(amount), "remaining": str(remaining)})
         target = S.REFUNDED if amount == remaining else S.PARTIALLY_REFUNDED

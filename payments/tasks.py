@@ -1,5 +1,8 @@
-"""Provider calls that follow an order's cancellation or refund: retried with backoff (BaseTask),
-idempotent (payments.services re-checks the payment's state and the refund's key)."""
+"""Provider calls that follow an order's cancellation or refund, and webhook processing: idempotent
+(payments.services re-checks the payment's state and the refund's key), and retried over hours,
+not seconds (PROVIDER_RETRY): a provider that is down for an hour must not leave a refund
+recorded and never sent. Only after that does a job become a FailedTask, and reconciliation
+(maintenance.payment_reconcile) still finds what is left undone."""
 
 from __future__ import annotations
 
@@ -7,8 +10,12 @@ from decimal import Decimal
 
 from celery import shared_task
 
+# Capped exponential backoff with jitter: 30 s doubling to at most 30 min (below the Redis
+# broker's visibility timeout), 16 attempts: about three to five and a half hours in all.
+PROVIDER_RETRY = {"max_retries": 15, "backoff_base": 30.0, "backoff_max": 1800.0}
 
-@shared_task(name="maintenance.payment_cancel")
+
+@shared_task(name="maintenance.payment_cancel", **PROVIDER_RETRY)
 def payment_cancel_task(order_id: int) -> str | None:
     from payments.services import payment_cancel
 
@@ -16,7 +23,7 @@ def payment_cancel_task(order_id: int) -> str | None:
     return payment.status if payment else None
 
 
-@shared_task(name="maintenance.payment_refund")
+@shared_task(name="maintenance.payment_refund", **PROVIDER_RETRY)
 def payment_refund_task(
     order_id: int, amount: str, refund_key: str, restock: bool = False
 ) -> str | None:
@@ -28,7 +35,7 @@ def payment_refund_task(
     return payment.status if payment else None
 
 
-@shared_task(name="payment.webhook_process")
+@shared_task(name="payment.webhook_process", **PROVIDER_RETRY)
 def webhook_process_task(event_pk: int) -> str:
     """A stored provider webhook, acted on once (payments.services.webhook_event_process)."""
     from payments.services import webhook_event_process

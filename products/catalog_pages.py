@@ -29,10 +29,11 @@ from django.db.models import Count, Q
 from pydantic_core import to_json
 
 from api import cache as versioned
-from api.errors import InvalidInput, NotFound, RateLimited
+from api.errors import PageNotFound, RateLimited
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from products import catalog_sql
 from products.attribute_values import filter_key
+from products.errors import CategoryNotFound, InvalidFilter, ProductNotFound
 from products.media import image_url
 from products.models import AttributeDefinition, Brand, Category
 from products.schemas import ProductFilter
@@ -122,7 +123,7 @@ def category_detail_json(slug: str) -> bytes:
         _roots, nodes = _category_forest(_category_rows())
         node = next((n for n in nodes.values() if n["slug"] == slug), None)
         if node is None:
-            raise NotFound("No such category.", code="category_not_found")
+            raise CategoryNotFound()
         crumbs = []
         cursor: dict | None = node
         while cursor is not None:
@@ -180,23 +181,17 @@ def _attribute_params(params: QueryParams, filters: ProductFilter) -> dict[str, 
     for item in filters.attr:
         code, sep, value = item.partition(":")
         if not sep or not code.strip() or not value.strip():
-            raise InvalidInput(
-                "Attribute filters look like attr=code:value.",
-                code="invalid_filter",
-                details={"attr": item},
-            )
+            raise InvalidFilter(details={"attr": item})
         wanted[code.strip().lower()].append(value)
     for name, value in params:
         if name not in RESERVED_PARAMS:
             wanted[name.strip().lower()].append(value)
     for code, values in wanted.items():
         if any("\x00" in v for v in (code, *values)) or len(code) > 50:
-            raise InvalidInput(
-                "Filter names and values may not contain NUL.", code="invalid_filter"
-            )
+            raise InvalidFilter("Filter names and values may not contain NUL.")
         wanted[code] = sorted({filter_key(part) for v in values for part in v.split(",") if part})
     if len(wanted) > MAX_ATTRIBUTE_FILTERS:
-        raise InvalidInput("Too many attribute filters.", code="invalid_filter")
+        raise InvalidFilter("Too many attribute filters.")
     return {code: values for code, values in wanted.items() if values}
 
 
@@ -215,11 +210,7 @@ def _attribute_levels(
         levels[code].add(is_variant)
     unknown = sorted(strict - set(levels))
     if unknown:
-        raise InvalidInput(
-            "No filterable attribute with these codes.",
-            code="invalid_filter",
-            details={"codes": unknown},
-        )
+        raise InvalidFilter("No filterable attribute with these codes.", details={"codes": unknown})
     product_level = {c: wanted[c] for c, kinds in levels.items() if True not in kinds}
     variant_level = {c: wanted[c] for c, kinds in levels.items() if True in kinds}
     return product_level, variant_level
@@ -253,7 +244,7 @@ def product_list_json(filters: ProductFilter, page: int, page_size: int, *, url:
         query = product_list_query(url.params, filters)
         count = query.count()
         if not count and filters.category and not _active_category(filters.category):
-            raise NotFound("No such category.", code="category_not_found")
+            raise CategoryNotFound()
         rows = _page_rows(count, page, page_size)
         cards = query.page(filters.sort, rows.start, page_size) if count else []
         results = _list_items(cards)
@@ -378,7 +369,7 @@ def _remember(slug: str, product_id: int) -> None:
 def _visible_product_id(slug: str) -> int:
     product_id = catalog_sql.visible_product_id(slug)
     if product_id is None:
-        raise NotFound("No such product.", code="product_not_found")
+        raise ProductNotFound()
     return product_id
 
 
@@ -387,7 +378,7 @@ def _detail_bytes(product_id: int, slug: str) -> bytes:
     breadcrumbs and rating counts; then its variants)."""
     row = catalog_sql.product_detail_row(product_id, slug)
     if row is None:  # renamed or hidden between the id lookup and now
-        raise NotFound("No such product.", code="product_not_found")
+        raise ProductNotFound()
     variants = catalog_sql.variant_rows([product_id], detailed=True).get(product_id, [])
     summary = _price_summary(row, variants)
     options: dict[str, dict] = {}
@@ -474,11 +465,7 @@ def _digest(*parts: Any) -> str:
 def _page_rows(count: int, page: int, page_size: int) -> slice:
     pages = max(1, math.ceil(count / page_size))
     if page > pages:
-        raise NotFound(
-            f"Page {page} does not exist; there are {pages}.",
-            code="page_not_found",
-            details={"pages": pages},
-        )
+        raise PageNotFound(page, pages)
     offset = (page - 1) * page_size
     return slice(offset, offset + page_size)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from api.errors import NotFound
+from products.errors import ProductNotFound, VariantNotFound
 from products.models import (
     Product,
     ProductAttributeValue,
@@ -34,7 +34,7 @@ logger = logging.getLogger("products.selectors")
 def visible_product_for_slug(slug: str) -> Product:
     product = visible_products().filter(slug=slug).only("id", "slug").first()
     if product is None:
-        raise NotFound("No such product.", code="product_not_found")
+        raise ProductNotFound()
     return product
 
 
@@ -94,7 +94,7 @@ def staff_product(product_id: int) -> Product:
         .first()
     )
     if product is None:
-        raise NotFound("No product with this id.", code="product_not_found")
+        raise ProductNotFound("No product with this id.")
     return product
 
 
@@ -112,7 +112,7 @@ def staff_variant(variant_id: int) -> Variant:
         .first()
     )
     if variant is None:
-        raise NotFound("No variant with this id.", code="variant_not_found")
+        raise VariantNotFound("No variant with this id.")
     return variant
 
 

@@ -15,12 +15,13 @@ from ninja import Query, Router
 from ninja_extra.urls import remove_query_param, replace_query_param
 
 from api.controllers import error_responses
-from api.errors import InvalidInput
 from api.pagination import MAX_PAGE_SIZE
 from products.attribute_values import filter_key
+from products.errors import InvalidFilter
 from products.models import AttributeDefinition
 from search import services
 from search.base import SearchQuery
+from search.errors import InvalidPriceRange
 from search.schemas import AutocompleteOut, AutocompleteParams, SearchOut, SearchParams
 
 router = Router(tags=["search"], auth=None)
@@ -37,11 +38,7 @@ def _attributes(request: HttpRequest, params: SearchParams) -> dict[str, tuple[s
     for item in params.attr:
         code, sep, value = item.partition(":")
         if not sep or not code.strip() or not value.strip():
-            raise InvalidInput(
-                "Attribute filters look like attr=code:value.",
-                code="invalid_filter",
-                details={"attr": item},
-            )
+            raise InvalidFilter(details={"attr": item})
         strict[code.strip().lower()].append(value)
     loose: dict[str, list[str]] = defaultdict(list)
     for name, values in request.GET.lists():
@@ -52,7 +49,7 @@ def _attributes(request: HttpRequest, params: SearchParams) -> dict[str, tuple[s
     if any("\x00" in v for values in loose.values() for v in values) or any(
         "\x00" in c for c in loose
     ):
-        raise InvalidInput("Filter names and values may not contain NUL.", code="invalid_filter")
+        raise InvalidFilter("Filter names and values may not contain NUL.")
     known = set(
         AttributeDefinition.objects.filter(
             code__in=[*strict, *loose], is_filterable=True
@@ -60,11 +57,7 @@ def _attributes(request: HttpRequest, params: SearchParams) -> dict[str, tuple[s
     )
     unknown = sorted(set(strict) - known)
     if unknown:
-        raise InvalidInput(
-            "No filterable attribute with these codes.",
-            code="invalid_filter",
-            details={"codes": unknown},
-        )
+        raise InvalidFilter("No filterable attribute with these codes.", details={"codes": unknown})
     wanted: dict[str, set[str]] = defaultdict(set)
     for source in (strict, loose):
         for code, values in source.items():
@@ -73,7 +66,7 @@ def _attributes(request: HttpRequest, params: SearchParams) -> dict[str, tuple[s
                     filter_key(part) for v in values for part in v.split(",") if part.strip()
                 )
     if len(wanted) > MAX_ATTRIBUTE_FILTERS:
-        raise InvalidInput("Too many attribute filters.", code="invalid_filter")
+        raise InvalidFilter("Too many attribute filters.")
     return {code: tuple(sorted(values)) for code, values in wanted.items() if values}
 
 
@@ -92,9 +85,7 @@ def search(request: HttpRequest, params: Query[SearchParams]):
         and params.price_max is not None
         and params.price_min > params.price_max
     ):
-        raise InvalidInput(
-            "price_min is above price_max.",
-            code="invalid_price_range",
+        raise InvalidPriceRange(
             details={"price_min": str(params.price_min), "price_max": str(params.price_max)},
         )
     page_size = min(params.page_size, MAX_PAGE_SIZE)

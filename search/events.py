@@ -1,7 +1,9 @@
-"""Catalog events -> indexing tasks. products.services.events calls these after commit.
+"""Catalog events -> indexing tasks, called by products.services.events.
 
-Publishing never fails the caller: the catalog write is committed already, and the hourly
-consistency task repairs whatever an unreachable broker lost.
+A product change is indexed through the outbox (api/outbox.py): its messages are written in the
+transaction of the change, so a broker outage delays indexing and loses nothing. A structure
+change (a category renamed, hidden) is a debounced rebuild published after the commit: rare,
+and the hourly consistency task repairs one an outage lost.
 """
 
 from __future__ import annotations
@@ -24,13 +26,11 @@ BATCH = 500
 STRUCTURE_DELAY_SECONDS = 30
 
 
-def products_index_publish(product_ids: Iterable[int]) -> None:
+def products_index_enqueue(product_ids: Iterable[int]) -> None:
+    """Index these products after the current transaction commits (outbox rows written now)."""
     ids = sorted({int(pk) for pk in product_ids})
-    try:
-        for start in range(0, len(ids), BATCH):
-            search_index_product_task.apply_async(args=[ids[start : start + BATCH]])
-    except Exception:
-        logger.exception("search indexing event not published", extra={"product_ids": ids[:50]})
+    for start in range(0, len(ids), BATCH):
+        search_index_product_task.apply_async_on_commit(args=[ids[start : start + BATCH]])
 
 
 def structure_reindex_publish() -> None:

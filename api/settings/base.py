@@ -153,6 +153,7 @@ DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {
     **ORDERS_BEAT_SCHEDULES,  # noqa: F405
     **PAYMENTS_BEAT_SCHEDULES,  # noqa: F405
     **SEARCH_BEAT_SCHEDULES,  # noqa: F405
+    **TASKS_BEAT_SCHEDULES,  # noqa: F405
 }
 
 # name -> class implementing payments.providers.base.PaymentProvider; Stripe's entry only when

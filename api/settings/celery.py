@@ -87,3 +87,28 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # django-celery-beat's tables, editable in the admin; api/beat.py installs DEFAULT_BEAT_SCHEDULES.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# -- the outbox (api/outbox.py): task messages written with the change they follow ----------------
+OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=200)
+# A failed publish waits base * 2**attempts seconds, at most the max, before the next try (beat's
+# relay runs every 10 s; the request's own relay tries once right after its commit).
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=2)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=60)
+# Sent rows are kept this long (what was sent, and when), then pruned.
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
+# A publish gives up quickly: the row stays and beat sends it, rather than a request waiting.
+OUTBOX_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+
+TASKS_BEAT_SCHEDULES = {
+    "outbox relay": {
+        "task": "maintenance.outbox_relay",
+        "every_seconds": 10,
+        "description": "Publish the task messages the request's own relay could not (broker "
+        "down, process killed between commit and publish).",
+    },
+    "outbox prune": {
+        "task": "maintenance.outbox_prune",
+        "crontab": {"minute": "29", "hour": "4"},
+        "description": "Delete outbox rows sent longer ago than OUTBOX_KEEP_DAYS.",
+    },
+}

@@ -245,6 +245,8 @@ def test_default_beat_schedules_hold_every_topics_schedules():
         "purge stale carts",
         "reconcile payments",
         "search index consistency",
+        "outbox relay",
+        "outbox prune",
     }
 
 

@@ -19,10 +19,10 @@ from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from api import context
+from api import context, outbox
 from api.beat import install_default_schedules
 from api.celery import app, queue_for
-from api.models import FailedTask, InstalledBeatSchedule
+from api.models import FailedTask, InstalledBeatSchedule, OutboxMessage
 from api.tasks import BaseTask, backoff_delay, failed_task_retry, job_headers, record_failed_task
 from api.tests.worker_tasks import always_fails_task, record_task
 
@@ -192,17 +192,22 @@ def test_headers_are_fixed_when_enqueued_not_when_committed(published):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broker_error_after_commit_is_logged_not_raised(monkeypatch, caplog):
+def test_a_broker_error_after_commit_is_not_raised_and_the_message_waits(monkeypatch, caplog):
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker unreachable")
 
-    monkeypatch.setattr(BaseTask, "apply_async", broker_down)
-    caplog.set_level(logging.ERROR, logger="api.tasks")
+    monkeypatch.setattr(outbox.app, "send_task", broker_down)
+    caplog.set_level(logging.WARNING, logger="api.outbox")
     with transaction.atomic():
-        job_id = record_task.delay_on_commit("k")
-    (line,) = [r for r in caplog.records if r.getMessage() == "task publish failed"]
-    assert line.job_id == job_id
-    assert line.task == "maintenance.test_record"
+        job_id = record_task.delay_on_commit("k")  # the commit succeeds: nothing is raised
+    row = OutboxMessage.objects.get()
+    assert (row.task_name, row.headers["job_id"], row.sent_at) == (
+        "maintenance.test_record",
+        job_id,
+        None,
+    )
+    (line,) = [r for r in caplog.records if r.getMessage() == "outbox publish failed"]
+    assert line.outbox_id == row.pk and line.task == "maintenance.test_record"
 
 
 # -- the dead-letter store ------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Reconciliation (beat): what webhooks may have missed, re-read from the provider."""
+"""Reconciliation (beat): what webhooks may have missed, re-read from the provider, and what
+the tasks left undone when their retries ran out (refunds never sent, cancels not made,
+webhooks stored but not processed), done again; every step is idempotent."""
 
 from __future__ import annotations
 
@@ -8,10 +10,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from orders.models import OrderStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from payments.providers import PaymentProviderError, get_provider, provider_names
-from payments.services.refunds import payment_refunds_sync
+from payments.services.lifecycle import payment_cancel
+from payments.services.refunds import payment_refund_resend, payment_refunds_sync
 from payments.services.sync import payment_refresh
+from payments.services.webhooks import webhook_event_process
+from payments.state import OPEN_STATUSES
 
 logger = logging.getLogger("payments")
 
@@ -48,7 +54,14 @@ def payments_reconcile(*, now=None, limit: int | None = None) -> dict[str, int]:
         .values_list("payment_id", flat=True)
         .distinct()[:batch]
     )
-    counts = {"checked": 0, "changed": 0, "errors": 0}
+    counts = {
+        "checked": 0,
+        "changed": 0,
+        "errors": 0,
+        "refunds_resent": 0,
+        "cancels_done": 0,
+        "webhooks_processed": 0,
+    }
     last_error: Exception | None = None
     steps = [(pk, payment_refresh) for pk in candidates] + [
         (pk, payment_refunds_sync) for pk in with_pending_refunds
@@ -66,8 +79,58 @@ def payments_reconcile(*, now=None, limit: int | None = None) -> dict[str, int]:
             continue
         counts["checked"] += 1
         counts["changed"] += (payment.status, payment.refunded_amount) != before
-    if counts["checked"] or counts["errors"]:
+    undone_error = _finish_undone(cutoff=cutoff, batch=batch, remote=remote, counts=counts)
+    if any(counts.values()):
         logger.info("payments reconciled", extra=counts)
-    if last_error is not None:
-        raise last_error
+    if last_error or undone_error:
+        raise last_error or undone_error
     return counts
+
+
+def _finish_undone(
+    *, cutoff, batch: int, remote: list[str], counts: dict[str, int]
+) -> Exception | None:
+    """Refunds recorded but never acknowledged by the provider, open payments of cancelled
+    orders, and webhook rows never processed, older than the cutoff: each done again (its own
+    idempotency key, its state re-checked under lock). One error does not stop the others; the
+    last is returned, and raised by the caller so the beat task retries."""
+    unsent_refunds = Refund.objects.filter(
+        payment__provider__in=remote,
+        status=RefundStatus.PENDING,
+        provider_reference="",
+        created_at__lt=cutoff,
+    ).order_by("pk")
+    open_of_cancelled = Payment.objects.filter(
+        provider__in=remote,
+        status__in=OPEN_STATUSES,
+        order__status=OrderStatus.CANCELLED,
+        created_at__lt=cutoff,
+    ).order_by("pk")
+    unprocessed = WebhookEvent.objects.filter(
+        processed_at__isnull=True, received_at__lt=cutoff
+    ).order_by("pk")
+    steps = [
+        *(
+            ("refunds_resent", lambda pk=pk: payment_refund_resend(refund_id=pk))
+            for pk in unsent_refunds.values_list("pk", flat=True)[:batch]
+        ),
+        *(
+            ("cancels_done", lambda pk=pk: payment_cancel(order_id=pk))
+            for pk in open_of_cancelled.values_list("order_id", flat=True)[:batch]
+        ),
+        *(
+            ("webhooks_processed", lambda pk=pk: webhook_event_process(event_pk=pk))
+            for pk in unprocessed.values_list("pk", flat=True)[:batch]
+        ),
+    ]
+    last_error: Exception | None = None
+    for kind, step in steps:
+        try:
+            step()
+        except Exception as exc:  # a provider error, or one row's own: the others go on
+            counts["errors"] += 1
+            last_error = exc
+            logger.warning("reconcile step failed", extra={"step": kind, "error": str(exc)})
+            continue
+        counts[kind] += 1
+    return last_error

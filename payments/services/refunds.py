@@ -147,11 +147,25 @@ def payment_refund(
     )
     if refund.status != RefundStatus.PENDING:
         return payment
+    return _refund_send(payment, refund)
+
+
+def payment_refund_resend(*, refund_id: int) -> Payment:
+    """A refund recorded but never acknowledged by the provider (its task ran out of retries, or
+    never ran): sent again under its own idempotency key, so it happens once (reconciliation)."""
+    refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
+    if refund.status != RefundStatus.PENDING or refund.provider_reference:
+        return refund.payment
+    return _refund_send(refund.payment, refund)
+
+
+def _refund_send(payment: Payment, refund: Refund) -> Payment:
+    """Call the provider for a pending Refund row and record its answer once."""
     try:
         result = get_provider(payment.provider).refund(
             payment,
             amount=refund.amount,
-            idempotency_key=key,
+            idempotency_key=refund.idempotency_key,
             metadata={"refund_uuid": str(refund.uuid), "order_number": payment.order.number},
         )
     except PaymentProviderError as exc:

@@ -24,6 +24,10 @@ def _standin_server():
     server.stop()
 
 
+# What payments_reconcile reports when no task left anything undone.
+NOTHING_UNDONE = {"refunds_resent": 0, "cancels_done": 0, "webhooks_processed": 0}
+
+
 @pytest.fixture
 def standin(_standin_server, settings):
     """A fresh stand-in, with the shop's Stripe settings pointed at it (short timeouts)."""

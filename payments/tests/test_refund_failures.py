@@ -14,7 +14,7 @@ from django.utils import timezone
 from orders.models import OrderEvent, OrderStatus
 from payments.models import PaymentStatus, Refund, WebhookEvent
 from payments.services import payment_refunds_sync, payments_reconcile
-from payments.tests.fixtures import deliver
+from payments.tests.fixtures import NOTHING_UNDONE, deliver
 from payments.tests.test_stripe import pay
 from testing.factories import bearer, staff_user
 
@@ -212,11 +212,21 @@ def test_reconciliation_finds_a_pending_refund_that_failed_when_the_webhook_was_
     payment.refresh_from_db()
     assert (row.status, row.counted, payment.refunded_amount) == ("pending", True, Decimal("12"))
     standin.fail_refund(row.provider_reference, REASON)  # ... and its event never arrives
-    assert payments_reconcile() == {"checked": 0, "changed": 0, "errors": 0}  # too young
+    assert payments_reconcile() == {
+        "checked": 0,
+        "changed": 0,
+        "errors": 0,
+        **NOTHING_UNDONE,
+    }  # too young
 
     later = timezone.now() + timedelta(minutes=11)
     with django_capture_on_commit_callbacks(execute=True):
-        assert payments_reconcile(now=later) == {"checked": 1, "changed": 1, "errors": 0}
+        assert payments_reconcile(now=later) == {
+            "checked": 1,
+            "changed": 1,
+            "errors": 0,
+            **NOTHING_UNDONE,
+        }
     payment.refresh_from_db()
     row.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("succeeded", Decimal("0.00"))
@@ -230,7 +240,12 @@ def test_reconciliation_finds_a_pending_refund_that_failed_when_the_webhook_was_
         standin.refund_event(row.provider_reference, "charge.refund.updated"),
         django_capture_on_commit_callbacks,
     )
-    assert payments_reconcile(now=later) == {"checked": 0, "changed": 0, "errors": 0}
+    assert payments_reconcile(now=later) == {
+        "checked": 0,
+        "changed": 0,
+        "errors": 0,
+        **NOTHING_UNDONE,
+    }
     payment.refresh_from_db()
     assert payment.refunded_amount == Decimal("0.00")
     assert OrderEvent.objects.filter(order=order, kind="payment").count() == 1

@@ -16,7 +16,7 @@ from orders.models import Order, OrderEvent, OrderStatus
 from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
 from payments.providers.stripe import StripeProvider
 from payments.services import payments_reconcile
-from payments.tests.fixtures import deliver, signature
+from payments.tests.fixtures import NOTHING_UNDONE, deliver, signature
 from products.models import Variant
 from testing.factories import ADDRESS, bearer, guest_cart, make_variant, staff_user
 
@@ -374,16 +374,31 @@ def test_reconciliation_pays_an_order_whose_webhook_was_lost(
 ):
     order, payment = placed(client)
     fresh = payments_reconcile()
-    assert fresh == {"checked": 0, "changed": 0, "errors": 0}  # too young to be re-read
+    assert fresh == {
+        "checked": 0,
+        "changed": 0,
+        "errors": 0,
+        **NOTHING_UNDONE,
+    }  # too young to be re-read
     standin.succeed(payment.provider_reference)  # ... and the webhook never came
     later = timezone.now() + timedelta(minutes=11)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert payments_reconcile(now=later) == {"checked": 1, "changed": 1, "errors": 0}
+        assert payments_reconcile(now=later) == {
+            "checked": 1,
+            "changed": 1,
+            "errors": 0,
+            **NOTHING_UNDONE,
+        }
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert paid_emails() == 1
-    assert payments_reconcile(now=later) == {"checked": 0, "changed": 0, "errors": 0}
+    assert payments_reconcile(now=later) == {
+        "checked": 0,
+        "changed": 0,
+        "errors": 0,
+        **NOTHING_UNDONE,
+    }
     note = OrderEvent.objects.get(order=order, to_status="paid").note
     assert "reconciliation" in note
 
@@ -467,4 +482,9 @@ def test_reconciliation_goes_on_past_an_unreachable_stripe_and_raises_to_be_retr
     second.refresh_from_db()
     first.refresh_from_db()
     assert (first.status, second.status) == ("pending", "succeeded")
-    assert payments_reconcile(now=later) == {"checked": 1, "changed": 0, "errors": 0}
+    assert payments_reconcile(now=later) == {
+        "checked": 1,
+        "changed": 0,
+        "errors": 0,
+        **NOTHING_UNDONE,
+    }

@@ -17,6 +17,7 @@ from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.schemas import ErrorOut
 from products import selectors, services
+from products.errors import VariantNotFound
 from products.models import (
     AttributeDefinition,
     Brand,
@@ -431,7 +432,7 @@ class StaffProductController(ApiController):
     )
     @paginate(PageNumberPagination)
     def stock_movements(self, variant_id: Path[Id]):
-        get_or_404(Variant.objects.all(), variant_id, "variant")
+        get_or_404(Variant.objects.all(), variant_id, VariantNotFound)
         return StockMovement.objects.filter(variant_id=variant_id).order_by("-created_at", "-id")
 
 

@@ -20,8 +20,6 @@ from products.services.catalog import (
 from products.services.events import (
     catalog_structure_changed,
     catalog_structure_changed_on_commit,
-    product_changed,
-    products_changed,
     products_changed_on_commit,
     products_changes_batched,
 )
@@ -75,7 +73,6 @@ __all__ = [
     "category_delete",
     "category_update",
     "image_check",
-    "product_changed",
     "product_create",
     "product_delete",
     "product_image_add",
@@ -84,7 +81,6 @@ __all__ = [
     "product_prices_refresh",
     "product_rating_refresh",
     "product_update",
-    "products_changed",
     "products_changed_on_commit",
     "products_changes_batched",
     "products_set_flags",

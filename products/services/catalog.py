@@ -6,7 +6,15 @@ from typing import Any
 
 from django.db import transaction
 
-from api.errors import Conflict, InvalidInput
+from products.errors import (
+    AttributeInUse,
+    AttributeNotFound,
+    BrandInUse,
+    BrandNotFound,
+    CategoryHasChildren,
+    CategoryHasProducts,
+    CategoryNotFound,
+)
 from products.models import (
     AttributeDefinition,
     AttributeType,
@@ -52,7 +60,7 @@ def category_create(
 
 @transaction.atomic
 def category_update(*, category_id: int, **fields: Any) -> Category:
-    category = get_or_404(Category.objects.select_for_update(), category_id, "category")
+    category = get_or_404(Category.objects.select_for_update(), category_id, CategoryNotFound)
     if "parent_id" in fields:
         category.parent = reference_or_422(Category, fields.pop("parent_id"), "parent_id")
     if fields.get("slug"):
@@ -67,11 +75,11 @@ def category_update(*, category_id: int, **fields: Any) -> Category:
 
 @transaction.atomic
 def category_delete(*, category_id: int) -> None:
-    category = get_or_404(Category.objects.select_for_update(), category_id, "category")
+    category = get_or_404(Category.objects.select_for_update(), category_id, CategoryNotFound)
     if category.children.exists():
-        raise Conflict("Move or delete its subcategories first.", code="category_has_children")
+        raise CategoryHasChildren()
     if Product.objects.filter(category=category).exists():
-        raise Conflict("Move or delete its products first.", code="category_has_products")
+        raise CategoryHasProducts()
     category.delete()
     catalog_structure_changed_on_commit()
 
@@ -100,7 +108,7 @@ def brand_create(
 
 @transaction.atomic
 def brand_update(*, brand_id: int, **fields: Any) -> Brand:
-    brand = get_or_404(Brand.objects.select_for_update(), brand_id, "brand")
+    brand = get_or_404(Brand.objects.select_for_update(), brand_id, BrandNotFound)
     if fields.get("slug"):
         slug_free(Brand, fields["slug"], exclude_pk=brand.pk)
     for name, value in fields.items():
@@ -113,9 +121,9 @@ def brand_update(*, brand_id: int, **fields: Any) -> Brand:
 
 @transaction.atomic
 def brand_delete(*, brand_id: int) -> None:
-    brand = get_or_404(Brand.objects.select_for_update(), brand_id, "brand")
+    brand = get_or_404(Brand.objects.select_for_update(), brand_id, BrandNotFound)
     if Product.objects.filter(brand=brand).exists():
-        raise Conflict("Products still use this brand.", code="brand_in_use")
+        raise BrandInUse()
     brand.delete()
     catalog_structure_changed_on_commit()
 
@@ -143,9 +151,8 @@ def attribute_definition_frozen_check(definition: AttributeDefinition, fields: d
     if in_use:
         changed = [f for f in frozen if f in fields and fields[f] != getattr(definition, f)]
         if changed:
-            raise Conflict(
+            raise AttributeInUse(
                 f"Values exist for this attribute; {', '.join(sorted(changed))} cannot change.",
-                code="attribute_in_use",
                 details={"fields": sorted(changed)},
             )
     return in_use
@@ -186,7 +193,7 @@ def attribute_definition_create(
 @transaction.atomic
 def attribute_definition_update(*, definition_id: int, **fields: Any) -> AttributeDefinition:
     definition = get_or_404(
-        AttributeDefinition.objects.select_for_update(), definition_id, "attribute"
+        AttributeDefinition.objects.select_for_update(), definition_id, AttributeNotFound
     )
     in_use = attribute_definition_frozen_check(definition, fields)
     if "category_id" in fields:
@@ -208,9 +215,9 @@ def _check_choices_cover_values(definition: AttributeDefinition) -> None:
         used |= set(values.values_list("value_text", flat=True).distinct())
     missing = sorted(v for v in used if v.casefold() not in allowed)
     if missing:
-        raise InvalidInput(
+        raise AttributeInUse(
             "Some values in use are no longer among the choices.",
-            code="attribute_in_use",
+            status=422,  # the new choices are the invalid input, as they always answered
             details={"values": missing},
         )
     # Renamed spellings ("blue" -> "Blue") follow the new choice.
@@ -224,9 +231,9 @@ def _check_choices_cover_values(definition: AttributeDefinition) -> None:
 @transaction.atomic
 def attribute_definition_delete(*, definition_id: int) -> None:
     definition = get_or_404(
-        AttributeDefinition.objects.select_for_update(), definition_id, "attribute"
+        AttributeDefinition.objects.select_for_update(), definition_id, AttributeNotFound
     )
     if _in_use(definition):
-        raise Conflict("Products still have values for this attribute.", code="attribute_in_use")
+        raise AttributeInUse()
     definition.delete()
     catalog_structure_changed_on_commit()

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import slugify
 
-from api.errors import Conflict, InvalidInput, NotFound, field_error
+from api.errors import InvalidInput, NotFound, field_error
+from products.errors import SlugTaken
 
 
 def full_clean(obj: models.Model, *, exclude: list[str] | None = None, prefix: str = "") -> None:
@@ -47,15 +48,15 @@ def slug_free(model: type[models.Model], slug: str, *, exclude_pk: int | None = 
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
     if qs.exists():
-        raise Conflict(
-            f"The slug {slug!r} is already used.", code="slug_taken", details={"slug": slug}
-        )
+        raise SlugTaken(f"The slug {slug!r} is already used.", details={"slug": slug})
 
 
-def get_or_404(queryset: models.QuerySet, pk: int, what: str) -> Any:
+def get_or_404(queryset: models.QuerySet, pk: int, error: type[NotFound]) -> Any:
+    """The row with this id, or `error` (ProductNotFound...) saying "No product with id 7."."""
     obj = queryset.filter(pk=pk).first()
     if obj is None:
-        raise NotFound(f"No {what} with id {pk}.", code=f"{what.replace(' ', '_')}_not_found")
+        what = error.code.removesuffix("_not_found").replace("_", " ")
+        raise error(f"No {what} with id {pk}.")
     return obj
 
 

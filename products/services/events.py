@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from django.db import transaction
 
 from api.cache import versions_bump
-from search.events import products_index_publish, structure_reindex_publish
+from search.events import products_index_enqueue, structure_reindex_publish
 
 logger = logging.getLogger("products.events")
 
@@ -31,30 +31,22 @@ def product_version(product_id: int) -> str:
     return f"catalog:product:{product_id}"
 
 
-def products_changed(product_ids: Iterable[int]) -> None:
-    """Run after commit for every change to these products (or their variants, prices, stock,
-    images, reviews): the list pages and these product pages are rebuilt on their next read."""
-    ids = sorted({int(pk) for pk in product_ids})
-    if not ids:
-        return
-    versions_bump(LISTS_VERSION, *(product_version(pk) for pk in ids))
-    # Already after commit: the search.index_product task re-reads these products (a deleted or
-    # hidden one leaves the index).
-    products_index_publish(ids)
-
-
-def product_changed(product_id: int) -> None:
-    products_changed([product_id])
-
-
 def products_changed_on_commit(product_ids: Iterable[int]) -> None:
+    """Every change to these products (or their variants, prices, stock, images, reviews), in
+    the transaction that makes it: their list pages and product pages are rebuilt on their next
+    read once it commits, and the search.index_product task (an outbox row written now)
+    re-reads them; a deleted or hidden one leaves the index."""
     ids = sorted({int(pk) for pk in product_ids})
     batch = _batch.get()
     if batch is not None:
         batch.update(ids)
-    elif ids:
-        # robust: a cache outage is logged; the committed write still answers its client.
-        transaction.on_commit(lambda: products_changed(ids), robust=True)
+        return
+    if not ids:
+        return
+    versions = [LISTS_VERSION, *(product_version(pk) for pk in ids)]
+    # robust: a cache outage is logged; the committed write still answers its client.
+    transaction.on_commit(lambda: versions_bump(*versions), robust=True)
+    products_index_enqueue(ids)
 
 
 @contextlib.contextmanager

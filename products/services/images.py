@@ -13,6 +13,7 @@ from django.db.models import Max
 from PIL import Image, UnidentifiedImageError
 
 from api.errors import InvalidInput, PayloadTooLarge
+from products.errors import ImageNotFound, ProductNotFound
 from products.models import Product, ProductImage
 from products.services.common import get_or_404
 from products.services.events import products_changed_on_commit
@@ -72,7 +73,7 @@ def product_image_add(
 ) -> ProductImage:
     extension = image_check(file)
     with transaction.atomic():
-        product = get_or_404(Product.objects.select_for_update(), product_id, "product")
+        product = get_or_404(Product.objects.select_for_update(), product_id, ProductNotFound)
         if position is None:
             last = product.images.aggregate(last=Max("position"))["last"]
             position = 0 if last is None else last + 1
@@ -91,7 +92,7 @@ def product_image_add(
 def product_image_update(
     *, image_id: int, alt: str | None = None, position: int | None = None
 ) -> ProductImage:
-    image = get_or_404(ProductImage.objects.select_for_update(), image_id, "image")
+    image = get_or_404(ProductImage.objects.select_for_update(), image_id, ImageNotFound)
     if alt is not None:
         image.alt = alt
     if position is not None:
@@ -103,7 +104,7 @@ def product_image_update(
 
 @transaction.atomic
 def product_image_delete(*, image_id: int) -> None:
-    image = get_or_404(ProductImage.objects.select_for_update(), image_id, "image")
+    image = get_or_404(ProductImage.objects.select_for_update(), image_id, ImageNotFound)
     image.delete()
     image_files_delete_on_commit([image.image.name])
     products_changed_on_commit([image.product_id])

@@ -14,8 +14,21 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from api.errors import Conflict, InvalidInput, field_error
+from api.errors import field_error
 from products.attributes import definitions_for_category, validate_values, values_for_definitions
+from products.errors import (
+    AttributesNotApplicable,
+    DefaultVariantRequired,
+    DuplicateSku,
+    DuplicateVariant,
+    LastVariant,
+    ManyDefaultVariants,
+    ProductNotFound,
+    SkuTaken,
+    SkuWithVariants,
+    SlugTaken,
+    VariantNotFound,
+)
 from products.models import (
     Brand,
     Category,
@@ -72,17 +85,13 @@ def _check_sku_free(skus: Sequence[str], exclude_variant: int | None = None) -> 
     seen = set()
     duplicates = {s for s in normal if s in seen or seen.add(s)}
     if duplicates:
-        raise InvalidInput(
-            "Each variant needs its own SKU.",
-            code="duplicate_sku",
-            details={"skus": sorted(duplicates)},
-        )
+        raise DuplicateSku(details={"skus": sorted(duplicates)})
     taken = Variant.objects.filter(sku__in=normal)
     if exclude_variant:
         taken = taken.exclude(pk=exclude_variant)
     found = sorted(taken.values_list("sku", flat=True))
     if found:
-        raise Conflict("These SKUs are already used.", code="sku_taken", details={"skus": found})
+        raise SkuTaken(details={"skus": found})
 
 
 def _default_sku(product: Product) -> str:
@@ -98,9 +107,7 @@ def _check_combinations_unique(combinations: Sequence[tuple], field: str = "vari
     seen: set[tuple] = set()
     for index, combo in enumerate(combinations):
         if combo and combo in seen:
-            raise InvalidInput(
-                "Two variants have the same attribute values.",
-                code="duplicate_variant",
+            raise DuplicateVariant(
                 details={
                     "errors": [
                         field_error(
@@ -122,7 +129,7 @@ def variant_defaults_check(flags: Sequence[bool]) -> list[bool]:
     with none the first variant is the default."""
     flags = [bool(flag) for flag in flags]
     if sum(flags) > 1:
-        raise InvalidInput("Only one variant can be the default.", code="many_defaults")
+        raise ManyDefaultVariants()
     if flags and not any(flags):
         flags[0] = True
     return flags
@@ -181,7 +188,7 @@ def _save_variants(
         with transaction.atomic():
             Variant.objects.bulk_create([variant for variant, _c, _s in built])
     except IntegrityError:
-        raise Conflict("A SKU is already used.", code="sku_taken") from None
+        raise SkuTaken("A SKU is already used.") from None
     values = []
     for variant, checked, _stock in built:
         values += values_for_definitions(checked, VariantAttributeValue, variant=variant)
@@ -282,16 +289,13 @@ def product_create(
     if not specs:
         specs = [{"sku": sku or "", "stock_quantity": stock_quantity, "is_default": True}]
     elif sku or stock_quantity:
-        raise InvalidInput(
-            "Give sku and stock_quantity per variant when variants are listed.",
-            code="sku_with_variants",
-        )
+        raise SkuWithVariants()
     _check_sku_free([s["sku"] for s in specs if s.get("sku")])
     try:
         with transaction.atomic():
             product.save()
     except IntegrityError:
-        raise Conflict("The slug is already used.", code="slug_taken") from None
+        raise SlugTaken() from None
     ProductAttributeValue.objects.bulk_create(
         values_for_definitions(checked, ProductAttributeValue, product=product)
     )
@@ -328,17 +332,13 @@ def _revalidate_after_category_change(product: Product, definitions) -> None:
         )
     )
     if stray:
-        raise InvalidInput(
-            "Attributes of this product do not exist in the new category.",
-            code="attributes_not_applicable",
-            details={"attributes": stray},
-        )
+        raise AttributesNotApplicable(details={"attributes": stray})
 
 
 @transaction.atomic
 def product_update(*, product_id: int, actor: Any = None, **fields: Any) -> Product:
     """Change the given fields; `attributes` replaces the product-level values."""
-    product = get_or_404(Product.objects.select_for_update(), product_id, "product")
+    product = get_or_404(Product.objects.select_for_update(), product_id, ProductNotFound)
     attributes = fields.pop("attributes", None)
     if "category_id" in fields:
         product.category = reference_or_422(Category, fields.pop("category_id"), "category_id")
@@ -368,7 +368,7 @@ def product_update(*, product_id: int, actor: Any = None, **fields: Any) -> Prod
 
 @transaction.atomic
 def product_delete(*, product_id: int) -> None:
-    product = get_or_404(Product.objects.select_for_update(), product_id, "product")
+    product = get_or_404(Product.objects.select_for_update(), product_id, ProductNotFound)
     names = list(product.images.values_list("image", flat=True))
     product.delete()
     image_files_delete_on_commit(names)
@@ -403,7 +403,7 @@ def variant_create(
     """A variant of the product (spec as in product_create's variants); the product's first
     variant, or one with is_default, becomes its default."""
     product = get_or_404(
-        Product.objects.select_for_update().select_related("category"), product_id, "product"
+        Product.objects.select_for_update().select_related("category"), product_id, ProductNotFound
     )
     _check_sku_free([spec.get("sku") or ""])
     definitions = definitions_for_category(product.category)
@@ -440,7 +440,7 @@ def variant_update(*, variant_id: int, **fields: Any) -> Variant:
     variant = get_or_404(
         Variant.objects.select_for_update().select_related("product__category"),
         variant_id,
-        "variant",
+        VariantNotFound,
     )
     product = variant.product
     attributes = fields.pop("attributes", None)
@@ -466,14 +466,12 @@ def variant_update(*, variant_id: int, **fields: Any) -> Variant:
     if make_default and not variant.is_default:
         _default_move(product, variant)
     elif make_default is False and variant.is_default:
-        raise InvalidInput(
-            "Make another variant the default instead.", code="default_variant_required"
-        )
+        raise DefaultVariantRequired()
     try:
         with transaction.atomic():
             variant.save()
     except IntegrityError:
-        raise Conflict("The SKU is already used.", code="sku_taken") from None
+        raise SkuTaken("The SKU is already used.") from None
     product_prices_refresh([product.pk])
     products_changed_on_commit([product.pk])
     return variant
@@ -481,13 +479,10 @@ def variant_update(*, variant_id: int, **fields: Any) -> Variant:
 
 @transaction.atomic
 def variant_delete(*, variant_id: int) -> None:
-    variant = get_or_404(Variant.objects.select_for_update(), variant_id, "variant")
+    variant = get_or_404(Variant.objects.select_for_update(), variant_id, VariantNotFound)
     siblings = Variant.objects.filter(product_id=variant.product_id).exclude(pk=variant.pk)
     if not siblings.exists():
-        raise Conflict(
-            "A product keeps at least one variant; delete the product instead.",
-            code="last_variant",
-        )
+        raise LastVariant()
     variant.delete()
     _default_ensure(variant.product_id)
     product_prices_refresh([variant.product_id])

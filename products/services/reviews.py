@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from api.errors import Conflict, NotFound
 from orders.selectors import user_received_product
+from products.errors import ProductNotFound, ReviewExists, ReviewNotFound
 from products.models import Product, Review, ReviewStatus
 from products.services.common import get_or_404
 from products.services.events import products_changed_on_commit
@@ -43,9 +43,9 @@ def review_create(
 ) -> Review:
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
-        raise NotFound("No such product.", code="product_not_found")
+        raise ProductNotFound()
     if Review.objects.filter(product=product, user=user).exists():
-        raise Conflict("You have already reviewed this product.", code="review_exists")
+        raise ReviewExists()
     publish = settings.REVIEWS_PUBLISH_IMMEDIATELY
     review = Review(
         product=product,
@@ -60,7 +60,7 @@ def review_create(
         with transaction.atomic():
             review.save()
     except IntegrityError:  # the same customer's concurrent second post
-        raise Conflict("You have already reviewed this product.", code="review_exists") from None
+        raise ReviewExists() from None
     if publish:
         product_rating_refresh([product.pk])
         products_changed_on_commit([product.pk])
@@ -70,7 +70,7 @@ def review_create(
 @transaction.atomic
 def review_moderate(*, review_id: int, status: str, actor: Any = None) -> Review:
     """Publish, reject or send back to pending; the rating follows what is published."""
-    review = get_or_404(Review.objects.select_for_update(), review_id, "review")
+    review = get_or_404(Review.objects.select_for_update(), review_id, ReviewNotFound)
     if status not in ReviewStatus.values:
         raise ValueError(f"unknown review status {status!r}")
     was_published = review.status == ReviewStatus.PUBLISHED

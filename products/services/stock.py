@@ -13,8 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from api.cache import versions_bump_on_commit
-from api.errors import InvalidInput, NotFound
-from products.errors import InsufficientStock
+from products.errors import InsufficientStock, InvalidStockReason, VariantNotFound
 from products.models import StockMovement, StockReason, Variant
 from products.services.events import product_version, products_changed_on_commit
 
@@ -48,7 +47,7 @@ def stock_adjust_many(
     `reference`; `notify=False` is for callers that announce the product change themselves.
     """
     if reason not in StockReason.values:
-        raise InvalidInput(f"Unknown stock reason {reason!r}.", code="invalid_reason")
+        raise InvalidStockReason(reason)
     ids = sorted({change.variant_id for change in changes})
     variants = {
         variant.pk: variant
@@ -56,9 +55,7 @@ def stock_adjust_many(
     }
     missing = [pk for pk in ids if pk not in variants]
     if missing:
-        raise NotFound(
-            "No such variant.", code="variant_not_found", details={"variant_ids": missing}
-        )
+        raise VariantNotFound(details={"variant_ids": missing})
     start = {pk: variant.stock_quantity for pk, variant in variants.items()}
     movements = []
     for change in changes:
@@ -169,7 +166,7 @@ def stock_decrement(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_decrement must run inside a transaction")
     if reason not in StockReason.values:
-        raise InvalidInput(f"Unknown stock reason {reason!r}.", code="invalid_reason")
+        raise InvalidStockReason(reason)
     if any(n <= 0 for n in quantities.values()):
         raise ValueError("quantities must be positive")
     ids = sorted(quantities)

@@ -103,17 +103,33 @@ def test_a_new_brand_and_category_are_suggested_with_their_first_product_and_lea
     assert SearchSuggestion.objects.filter(kind="category", ref_id=catalog.apparel.pk).exists()
 
 
-def test_a_broker_outage_does_not_fail_the_write(catalog, monkeypatch, caplog):
-    from search.tasks import search_index_product_task
+def test_a_broker_outage_delays_indexing_and_loses_nothing(
+    catalog, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The indexing message is an outbox row written with the change: a broker that refuses it
+    leaves the row waiting (the write stands), and the next relay sends it, once."""
+    from api import outbox
+    from api.models import OutboxMessage
+    from products.services import products_changed_on_commit
 
     def refuse(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(search_index_product_task, "apply_async", refuse)
-    from search.events import products_index_publish
+    monkeypatch.setattr(outbox.app, "send_task", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        products_changed_on_commit([catalog.runner.pk])
+    row = OutboxMessage.objects.get(task_name="search.index_product")
+    assert (row.args, row.sent_at, row.attempts) == ([[catalog.runner.pk]], None, 1)
+    assert "broker down" in row.last_error
 
-    products_index_publish([catalog.runner.pk])
-    assert "search indexing event not published" in caplog.text
+    published = []
+    monkeypatch.setattr(outbox.app, "send_task", lambda name, **kw: published.append((name, kw)))
+    OutboxMessage.objects.filter(pk=row.pk).update(available_at=row.created_at)
+    assert outbox.outbox_relay().sent == 1
+    assert outbox.outbox_relay().sent == 0  # sent rows are never published again
+    assert [(name, kw["args"], kw["task_id"]) for name, kw in published] == [
+        ("search.index_product", [[catalog.runner.pk]], f"outbox-{row.pk}")
+    ]
 
 
 def test_synonyms_apply_at_once_and_backends_are_told(
