@@ -18,7 +18,7 @@ from orders.controllers import (
     StaffOrderController,
     StaffReportController,
 )
-from payments.controllers import PaymentController
+from payments.controllers import PaymentController, StaffRefundController
 from products.controllers import StaffCatalogController, StaffProductController, catalog_router
 from search.controllers import router as search_router
 
@@ -42,4 +42,4 @@ api.add_router("/catalog", catalog_router)
 api.add_router("/search", search_router)
 api.register_controllers(CartController, CheckoutController, OrderController)
 api.register_controllers(StaffOrderController, StaffReportController, StaffInventoryController)
-api.register_controllers(PaymentController)
+api.register_controllers(PaymentController, StaffRefundController)

@@ -1,5 +1,6 @@
-"""Alerts to staff: low stock (one email per crossing of a variant's threshold) and refunds that
-failed at the payment provider (one email per failure).
+"""Alerts to staff: low stock (one email per crossing of a variant's threshold), refunds that
+failed at the payment provider (one email per failure), and refunds of offline payments that are
+staff's to make (one email per refund).
 
 A LowStockAlert row marks a variant staff were told about; it stays while the variant stays low
 (no second email) and is removed once stock is back above the threshold (the next crossing alerts
@@ -119,4 +120,37 @@ def refund_failed_alert_send(*, event_id: int) -> int:
     )
     if not recipients:
         logger.warning("a refund failed, but nobody to tell", extra={"order": order.number})
+    return sent
+
+
+def refund_due_alert_send(*, event_id: int) -> int:
+    """Email staff that a refund of an offline payment is theirs to make (the order, the amount,
+    to whom). Keyed by the event: a retried task sends nothing again. How many were sent."""
+    event = (
+        OrderEvent.objects.select_related("order")
+        .filter(pk=event_id, kind=OrderEvent.Kind.PAYMENT)
+        .first()
+    )
+    if event is None or "refund_due" not in event.data:
+        return 0
+    order = event.order
+    context = {
+        "number": order.number,
+        "amount": event.data["refund_due"],
+        "currency": order.currency,
+        "to": event.data.get("to") or order.email,
+        "provider": order.payment_provider,
+    }
+    recipients = alert_recipients()
+    sent = sum(
+        send_templated_email(
+            template="refund_due_alert",
+            to=email,
+            context=context,
+            event_key=f"refund_due:{event.pk}:{email}"[:200],
+        )
+        for email in recipients
+    )
+    if not recipients:
+        logger.warning("a refund is due, but nobody to tell", extra={"order": order.number})
     return sent

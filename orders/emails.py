@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from orders.models import Order
+from payments.providers import get_provider
 
 
 def order_url(order: Order) -> str:
@@ -58,6 +59,6 @@ def order_email_context(order: Order) -> dict[str, Any]:
             "first_name": address.get("first_name", ""),
         },
         "payment_instructions": (payment.client_data or {}).get("instructions")
-        if payment and payment.provider == "manual"
+        if payment and get_provider(payment.provider).offline
         else None,
     }

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from api.errors import InvalidInput
@@ -25,6 +25,7 @@ from orders import state, tasks
 from orders.errors import InvalidTransition, RefundInvalid, RefundTooLarge
 from orders.models import Order, OrderEvent, OrderStatus
 from payments import tasks as payment_tasks
+from payments.providers import get_provider, provider_names
 from products.models import StockReason
 from products.services import StockChange, stock_adjust_many
 
@@ -162,6 +163,8 @@ def order_mark_paid(
     left alone, so a repeated event changes nothing."""
     if not strict:
         order = Order.objects.get(pk=order_id)
+        if order.status in (S.SHIPPED, S.DELIVERED) and order.paid_at is None:
+            return order_payment_collected(order_id=order_id, actor=actor, note=note)
         if order.status != S.PENDING_PAYMENT:
             if order.status == S.CANCELLED:
                 logger.warning(
@@ -193,8 +196,50 @@ def order_ship(
     )
 
 
+@transaction.atomic
 def order_deliver(*, order_id: int, actor: Any = None, note: str = "") -> Order:
-    return order_transition(order_id=order_id, to=S.DELIVERED, actor=actor, note=note)
+    """shipped -> delivered. A cash-on-delivery order not paid yet is paid now: paid_at with the
+    delivery, and its payment recorded as received after the commit (payments' task)."""
+    unpaid: list[bool] = []
+
+    def collect_on_delivery(order: Order) -> None:
+        if order.paid_at is None and state.ships_unpaid(order):
+            unpaid.append(True)
+
+    order = order_transition(
+        order_id=order_id, to=S.DELIVERED, actor=actor, note=note, check=collect_on_delivery
+    )
+    if unpaid:
+        order = order_payment_collected(
+            order_id=order.pk, actor=actor, note="Paid on delivery.", record_payment=True
+        )
+    return order
+
+
+@transaction.atomic
+def order_payment_collected(
+    *, order_id: int, actor: Any = None, note: str = "", record_payment: bool = False
+) -> Order:
+    """The money of an order that shipped unpaid (cash on delivery) arrived: paid_at is set and
+    the order's log says so; its status stays (shipped or delivered). Once: an order paid
+    already is left alone. With `record_payment`, the payment row is marked received after the
+    commit (payments' task: money noted here first, from the delivery)."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.paid_at is not None or order.status not in (S.SHIPPED, S.DELIVERED):
+        return order
+    order.paid_at = timezone.now()
+    order.save(update_fields=["paid_at"])
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.PAYMENT,
+        actor_type=actor_type_of(actor),
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note[:500] or "Payment collected.",
+        data={"paid": str(order.grand_total)},
+    )
+    if record_payment:
+        payment_tasks.payment_collected_task.delay_on_commit(order.pk)
+    return order
 
 
 def order_cancel(
@@ -317,6 +362,44 @@ def order_refund_failed(
     return event
 
 
+def order_refund_due(
+    *, order_id: int, amount: Decimal, data: dict[str, Any] | None = None
+) -> OrderEvent:
+    """A refund of an offline payment is staff's to make (a bank transfer back): the order's
+    log says "refund due: 40.00 to ada@..." and staff are emailed after the commit. The refund
+    stays pending until staff confirm it (payments.services.payment_refund_confirm)."""
+    order = Order.objects.get(pk=order_id)
+    event = OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.PAYMENT,
+        actor_type=Actor.SYSTEM,
+        note=f"Refund due: {amount} {order.currency} to {order.email}.",
+        data={"refund_due": str(amount), "to": order.email, **(data or {})},
+    )
+    tasks.refund_due_alert_send_task.delay_on_commit(event.pk)
+    return event
+
+
+def order_refund_sent(
+    *,
+    order_id: int,
+    amount: Decimal,
+    actor: Any,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    """Staff confirmed they sent a refund that was due (the order's log keeps who and when)."""
+    order = Order.objects.get(pk=order_id)
+    return OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.PAYMENT,
+        actor_type=actor_type_of(actor),
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=(note or f"Refund of {amount} {order.currency} sent to {order.email}.")[:500],
+        data={"refund_sent": str(amount), **(data or {})},
+    )
+
+
 def order_payment_review_resolved(
     *, order_id: int, actor: Any, note: str, data: dict[str, Any]
 ) -> OrderEvent:
@@ -364,29 +447,38 @@ def order_note_add(*, order_id: int, note: str, actor: Any = None) -> OrderEvent
 
 
 def orders_cancel_unpaid(*, now=None, limit: int = 500) -> list[str]:
-    """Cancel orders still pending payment ORDER_PAYMENT_TIMEOUT after they were placed;
-    their stock returns. Safe to run twice or beside a customer's cancel: each order is
-    re-checked under its lock, and one already cancelled or paid is skipped."""
+    """Cancel orders still pending payment longer than their provider's hold (a card payment:
+    ORDER_PAYMENT_TIMEOUT; a bank transfer: days; cash on delivery: never); their stock
+    returns. Safe to run twice or beside a customer's cancel: each order is re-checked under its
+    lock, and one already cancelled or paid is skipped."""
     now = now or timezone.now()
-    timeout = settings.ORDER_PAYMENT_TIMEOUT
-    cutoff = now - timeout
+    overdue = Q()
+    holds: dict[str, timedelta] = {}
+    for name in provider_names():
+        hold = get_provider(name).hold
+        if hold is not None:
+            holds[name] = hold
+            overdue |= Q(payment_provider=name, placed_at__lt=now - hold)
+    if not holds:
+        return []
     candidates = list(
-        Order.objects.filter(status=S.PENDING_PAYMENT, placed_at__lt=cutoff)
+        Order.objects.filter(overdue, status=S.PENDING_PAYMENT)
         .order_by("placed_at", "id")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "payment_provider")[:limit]
     )
 
     def still_overdue(order: Order) -> None:
-        if order.placed_at >= cutoff:
+        if order.placed_at >= now - holds[order.payment_provider]:
             raise InvalidTransition()
 
     cancelled = []
-    for order_id in candidates:
+    for order_id, provider in candidates:
+        minutes = int(holds[provider].total_seconds() // 60)
         try:
             order = order_cancel(
                 order_id=order_id,
                 actor_type=Actor.SYSTEM,
-                note=f"Unpaid after {int(timeout.total_seconds() // 60)} minutes.",
+                note=f"Unpaid after {minutes} minutes ({provider}).",
                 check=still_overdue,
             )
         except InvalidTransition:

@@ -1,6 +1,8 @@
 """The order status machine (docs/architecture.md §4): the only transitions there are.
 
     pending_payment -> paid -> shipped -> delivered
+    pending_payment -> shipped, for a provider that ships unpaid (cash on delivery: paid on
+        delivery, or when staff mark it paid)
     pending_payment | paid -> cancelled
     paid | shipped | delivered -> partially_refunded | refunded
     partially_refunded -> refunded (the rest), or on to shipped / delivered when it had not got
@@ -13,11 +15,12 @@ OrderEvent; anything not listed here is a 409 `invalid_transition`.
 from __future__ import annotations
 
 from orders.models import Order, OrderStatus
+from payments.providers import get_provider, provider_names
 
 S = OrderStatus
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.SHIPPED, S.CANCELLED}),
     S.PAID: frozenset({S.SHIPPED, S.CANCELLED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
     S.SHIPPED: frozenset({S.DELIVERED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
     S.DELIVERED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
@@ -40,6 +43,14 @@ ENTERED_AT = {
 CUSTOMER_CANCELLABLE = frozenset({S.PENDING_PAYMENT, S.PAID})
 
 
+def ships_unpaid(order: Order) -> bool:
+    """Whether the order's provider ships before payment (cash on delivery)."""
+    return (
+        order.payment_provider in provider_names()
+        and get_provider(order.payment_provider).ships_unpaid
+    )
+
+
 def allowed(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, frozenset())
 
@@ -49,6 +60,8 @@ def allowed_for(order: Order, to_status: str) -> bool:
     partially refunded order ships only if it had not shipped, is delivered only once shipped."""
     if not allowed(order.status, to_status):
         return False
+    if order.status == S.PENDING_PAYMENT and to_status == S.SHIPPED:
+        return ships_unpaid(order)
     if order.status != S.PARTIALLY_REFUNDED:
         return True
     if to_status == S.SHIPPED:

@@ -80,6 +80,14 @@ def low_stock_alert_send_task() -> int:
     return low_stock_alerts_send()
 
 
+@shared_task(name="email.send_refund_due_alert")
+def refund_due_alert_send_task(event_id: int) -> int:
+    """Staff owe a customer a refund of an offline payment (orders.services.order_refund_due)."""
+    from orders.alerts import refund_due_alert_send
+
+    return refund_due_alert_send(event_id=event_id)
+
+
 @shared_task(name="email.send_refund_failed_alert")
 def refund_failed_alert_send_task(event_id: int) -> int:
     """Tell staff a refund failed at the provider (the order's payment event); once per event."""

@@ -3,14 +3,20 @@ admin, with actions that call the services (re-read a payment, process an event 
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from unfold.admin import ModelAdmin
-from unfold.decorators import action
+from unfold.dataclasses import ActionDialog
+from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminTextInputWidget
 
+from api.errors import ApiError
 from payments import services
-from payments.models import Payment, Refund, WebhookEvent
-from payments.providers import PaymentProviderError
+from payments.models import Payment, Refund, RefundStatus, WebhookEvent
+from payments.providers import PaymentProviderError, offline_providers
 
 
 class ReadOnlyAdmin(ModelAdmin):
@@ -62,21 +68,93 @@ class PaymentAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{len(orders)} order(s) marked reviewed.", messages.SUCCESS)
 
 
+class RefundDueFilter(admin.SimpleListFilter):
+    """Refunds of offline payments that staff still have to send (and then confirm)."""
+
+    title, parameter_name = "refund due", "due"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Refund due"), ("no", "Not due")]
+
+    def queryset(self, request, queryset):
+        due = Q(status=RefundStatus.PENDING, payment__provider__in=offline_providers())
+        if self.value() == "yes":
+            return queryset.filter(due)
+        if self.value() == "no":
+            return queryset.exclude(due)
+        return queryset
+
+
+class ConfirmRefundForm(forms.Form):
+    note = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="How it was sent (bank reference, cash receipt...).",
+        widget=UnfoldAdminTextInputWidget,
+    )
+
+
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = [
         "payment",
         "amount",
         "currency",
-        "status",
+        "due_badge",
         "counted",
         "source",
         "restock",
         "created_at",
     ]
-    list_filter = ["status", "source"]
+    list_filter = [RefundDueFilter, "status", "source"]
     search_fields = ["payment__order__number", "provider_reference", "idempotency_key"]
     list_select_related = ["payment__order"]
+    actions = ["confirm_selected"]
+    actions_detail = ["confirm_one"]
+
+    @display(description="Status", label={"due": "warning", "done": "success", "other": "info"})
+    def due_badge(self, obj: Refund):
+        if obj.status == RefundStatus.PENDING and obj.payment.provider in offline_providers():
+            order = obj.payment.order
+            return "due", f"refund due: {obj.amount} to {order.email}"
+        return ("done" if obj.status == RefundStatus.SUCCEEDED else "other"), obj.status
+
+    def _confirm(self, request: HttpRequest, ids, note: str) -> None:
+        done = 0
+        for refund_id in ids:
+            try:
+                services.payment_refund_confirm(refund_id=refund_id, actor=request.user, note=note)
+                done += 1
+            except ApiError as exc:
+                self.message_user(request, f"Refund {refund_id}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} refund(s) confirmed sent.", messages.SUCCESS)
+
+    @action(description="Confirm refund sent", permissions=["change"])
+    def confirm_selected(self, request: HttpRequest, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        self._confirm(request, ids, "confirmed in the admin")
+
+    @action(
+        description="Confirm refund sent",
+        permissions=["change"],
+        url_path="confirm",
+        # A form that posts: following a link never records money as sent.
+        dialog=ActionDialog(
+            title="Confirm this refund was sent?",
+            description="Only once the money went back to the customer: it is then counted as "
+            "refunded and the order's log says who confirmed it.",
+            form_class=ConfirmRefundForm,
+            form_submit_text="Confirm sent",
+        ),
+    )
+    def confirm_one(self, request: HttpRequest, form, object_id: str) -> HttpResponse:
+        note = form.cleaned_data.get("note", "") if form is not None else ""
+        self._confirm(request, [int(object_id)], note or "confirmed in the admin")
+        page = reverse("admin:payments_refund_change", args=[object_id])
+        if request.headers.get("HX-Request"):
+            return HttpResponse(headers={"HX-Redirect": page})
+        return HttpResponseRedirect(page)
 
 
 @admin.register(WebhookEvent)

@@ -15,7 +15,16 @@ class PaymentProviderUnknown(NotFound):
 
 class PaymentNotManual(Conflict):
     code = "payment_not_manual"
-    message = "Only orders paid with the manual provider are marked paid by hand."
+    message = "Only orders paid offline (bank transfer, cash on delivery) are marked paid by hand."
+
+
+class RefundNotFound(NotFound):
+    code, message = "refund_not_found", "No such refund."
+
+
+class RefundNotDue(Conflict):
+    code = "refund_not_due"
+    message = "Only a pending refund of an offline payment is confirmed by staff."
 
 
 class NothingToReview(Conflict):

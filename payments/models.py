@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -107,6 +108,13 @@ class Refund(models.Model):
     )
     raw_response = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # An offline payment's refund is made by staff outside the shop (a bank transfer back): it
+    # waits, pending, until staff confirm it was sent (payments.services.payment_refund_confirm).
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmation_note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

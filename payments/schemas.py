@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from ninja import Field, Schema
 
-from payments.models import Payment, PaymentStatus
+from api.schemas import InputSchema, SingleLine
+from payments.models import Payment, PaymentStatus, Refund
 from payments.providers import get_provider
 from payments.state import OPEN_STATUSES
 
@@ -76,3 +78,35 @@ class OrderPaymentOut(Schema):
 class WebhookAckOut(Schema):
     received: bool
     duplicate: bool
+
+
+class StaffRefundOut(Schema):
+    """A Refund (payment and order select_related): `due` while staff still have to send an
+    offline payment's refund and confirm it."""
+
+    id: int
+    order_number: str = Field(alias="payment.order.number")
+    to: str = Field(alias="payment.order.email", description="Whom the money goes back to.")
+    provider: str = Field(alias="payment.provider")
+    amount: Decimal
+    currency: str
+    status: str
+    due: bool
+    source: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    confirmation_note: str
+
+    @staticmethod
+    def resolve_due(refund: Refund) -> bool:
+        return refund.status == "pending" and get_provider(refund.payment.provider).offline
+
+
+class StaffRefundFilter(Schema):
+    due: bool | None = Field(None, description="true: only refunds staff still have to send.")
+
+
+class RefundConfirmIn(InputSchema):
+    note: Annotated[SingleLine, Field(max_length=500)] = Field(
+        "", description="How it was sent (bank reference, cash receipt...)."
+    )

@@ -35,6 +35,15 @@ def payment_refund_task(
     return payment.status if payment else None
 
 
+@shared_task(name="maintenance.payment_collected")
+def payment_collected_task(order_id: int) -> str | None:
+    """A cash-on-delivery order was delivered: its payment is recorded as received."""
+    from payments.services import payment_record_collected
+
+    payment = payment_record_collected(order_id=order_id)
+    return payment.status if payment else None
+
+
 @shared_task(name="payment.webhook_process", **PROVIDER_RETRY)
 def webhook_process_task(event_pk: int) -> str:
     """A stored provider webhook, acted on once (payments.services.webhook_event_process)."""

@@ -303,3 +303,16 @@ class Catalog:
         )
         set_value(self.laptop_32, self.ram, 32)
         product_prices_refresh([self.laptop.pk])
+
+
+def refunds_confirm_due(actor=None) -> int:
+    """Confirm every refund of an offline payment that is due, as staff do once they sent the
+    money back (payments.services.payment_refund_confirm); how many."""
+    from payments.models import Refund, RefundStatus
+    from payments.services import payment_refund_confirm
+
+    due = Refund.objects.filter(status=RefundStatus.PENDING).order_by("pk")
+    ids = list(due.values_list("pk", flat=True))
+    for refund_id in ids:
+        payment_refund_confirm(refund_id=refund_id, actor=actor, note="sent back")
+    return len(ids)

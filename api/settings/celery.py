@@ -24,6 +24,7 @@ TASK_QUEUE_NAMES = (
     "email.send_password_reset",
     "email.send_low_stock_alert",
     "email.send_refund_failed_alert",
+    "email.send_refund_due_alert",
     "payment.webhook_process",
     "reports",
     "default",

@@ -7,12 +7,26 @@ STRIPE_PAYMENT_PROVIDERS, which is empty unless both Stripe secrets are set.
 from .env import env
 
 # name -> class implementing payments.providers.base.PaymentProvider.
-BUILTIN_PAYMENT_PROVIDERS = {"manual": "payments.providers.manual.ManualProvider"}
+BUILTIN_PAYMENT_PROVIDERS = {
+    "manual": "payments.providers.manual.ManualProvider",  # bank transfer
+    "cod": "payments.providers.manual.CashOnDeliveryProvider",
+}
 PAYMENT_DEFAULT_PROVIDER = env("PAYMENT_DEFAULT_PROVIDER", default="manual")
 MANUAL_PAYMENT_INSTRUCTIONS = env(
     "MANUAL_PAYMENT_INSTRUCTIONS",
     default="Pay by bank transfer, quoting your order number; we ship once the payment arrives.",
 )
+COD_PAYMENT_INSTRUCTIONS = env(
+    "COD_PAYMENT_INSTRUCTIONS", default="Pay the courier when your order is delivered."
+)
+# How long an unpaid order is held (its stock reserved) before it is cancelled, per provider, in
+# minutes; a provider not listed uses ORDER_PAYMENT_TIMEOUT (Stripe: the customer pays at once);
+# None: never automatically (cash on delivery is paid when it arrives; staff cancel a refusal).
+PAYMENT_HOLD_MINUTES: dict[str, int | None] = {
+    "manual": env.int("MANUAL_PAYMENT_HOLD_DAYS", default=5) * 24 * 60,
+    "cod": None,
+    **env.json("PAYMENT_HOLD_MINUTES", default={}),
+}
 
 # -- Stripe: enabled when both secrets are set (test keys sk_test_... / whsec_... locally) --------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")

@@ -253,12 +253,12 @@ def test_default_beat_schedules_hold_every_topics_schedules():
 @pytest.mark.parametrize(
     ("environ", "providers"),
     [
-        ({}, {"manual"}),
-        ({"STRIPE_SECRET_KEY": "sk_test_x"}, {"manual"}),
-        ({"STRIPE_WEBHOOK_SECRET": "whsec_x"}, {"manual"}),
+        ({}, {"manual", "cod"}),
+        ({"STRIPE_SECRET_KEY": "sk_test_x"}, {"manual", "cod"}),
+        ({"STRIPE_WEBHOOK_SECRET": "whsec_x"}, {"manual", "cod"}),
         (
             {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"},
-            {"manual", "stripe"},
+            {"manual", "cod", "stripe"},
         ),
     ],
 )

@@ -30,6 +30,7 @@ from testing.factories import (
     UserFactory,
     bearer,
     make_variant,
+    refunds_confirm_due,
     staff_user,
 )
 
@@ -293,6 +294,10 @@ def test_cancelling_a_paid_order_refunds_it_and_returns_the_stock(client, staff,
     assert body["status"] == "cancelled"
     assert body["refunded_total"] == body["grand_total"] == "50.00"
     payment = order.payments.get()  # the refund task ran after the commit
+    # A bank transfer is given back by staff: due until they confirm it.
+    assert (payment.status, payment.refunded_amount) == ("succeeded", Decimal("0.00"))
+    assert refunds_confirm_due(staff) == 1
+    payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("refunded", Decimal("50.00"))
     assert Variant.objects.get(pk=variant.pk).stock_quantity == 10
 
@@ -304,6 +309,7 @@ def test_refunds_partial_then_the_rest(client, staff, run_tasks):
         partial = staff_post(client, staff, order, "refund", {"amount": "20.00", "note": "Scratch"})
     assert partial.json()["status"] == "partially_refunded"
     assert partial.json()["refunded_total"] == "20.00"
+    assert refunds_confirm_due(staff) == 1  # a bank transfer is given back by staff
     payment = order.payments.get()
     assert (payment.status, payment.refunded_amount) == ("partially_refunded", Decimal("20.00"))
     too_much = staff_post(client, staff, order, "refund", {"amount": "40.00"})
@@ -311,6 +317,7 @@ def test_refunds_partial_then_the_rest(client, staff, run_tasks):
     with run_tasks():
         rest = staff_post(client, staff, order, "refund")
     assert (rest.json()["status"], rest.json()["refunded_total"]) == ("refunded", "50.00")
+    assert refunds_confirm_due(staff) == 1
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("refunded", Decimal("50.00"))
     assert staff_post(client, staff, order, "refund").status_code == 422  # nothing left
@@ -335,6 +342,7 @@ def test_a_partially_refunded_order_still_ships_and_is_delivered(client, staff, 
         "refunded",
     ]
     assert rest.json()["refunded_total"] == "50.00"
+    assert refunds_confirm_due(staff) == 3  # a bank transfer is given back by staff
     assert order.payments.get().refunded_amount == Decimal("50.00")
     refund_mails = [m for m in mail.outbox if "refunded" in m.subject]
     assert [m.subject for m in refund_mails] == [
@@ -499,7 +507,7 @@ def test_customers_never_see_review_flags_or_failed_refund_notes(client):
 
 
 def test_unpaid_orders_expire_once_and_paid_ones_stay(client, settings, run_tasks):
-    settings.ORDER_PAYMENT_TIMEOUT = timedelta(minutes=30)
+    settings.PAYMENT_HOLD_MINUTES = {**settings.PAYMENT_HOLD_MINUTES, "manual": 30}
     variant = make_variant(stock=10)
     late = place(client, lines=[(variant, 4)], key="late")
     paid = place(client, lines=[(variant, 1)], key="paid")

@@ -24,6 +24,7 @@ __all__ = [
     "ProviderRefund",
     "ProviderResult",
     "get_provider",
+    "offline_providers",
     "provider_names",
 ]
 
@@ -40,3 +41,8 @@ def _load(path: str) -> PaymentProvider:
 def get_provider(name: str) -> PaymentProvider:
     """The provider registered under `name`; KeyError when there is none."""
     return _load(settings.PAYMENT_PROVIDERS[name])
+
+
+def offline_providers() -> list[str]:
+    """The providers whose money moves outside the shop (bank transfer, cash on delivery)."""
+    return [name for name in provider_names() if get_provider(name).offline]

@@ -23,8 +23,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from django.conf import settings
 
 if TYPE_CHECKING:
     from payments.models import Payment
@@ -114,6 +117,20 @@ class PaymentProvider(ABC):
     name: ClassVar[str]
     # Whether retrieve() asks the provider (webhooks re-read, reconciliation settles).
     remote: ClassVar[bool] = False
+    # Money that moves outside the system (a bank transfer, cash): refunds are staff's to make,
+    # recorded as done only when staff confirm them (payments.services.payment_refund_confirm).
+    offline: ClassVar[bool] = False
+    # Orders may ship before they are paid, and are paid on delivery (cash on delivery).
+    ships_unpaid: ClassVar[bool] = False
+
+    @property
+    def hold(self) -> timedelta | None:
+        """How long an unpaid order is held before it is cancelled and its stock returned;
+        None: never automatically (PAYMENT_HOLD_MINUTES, else ORDER_PAYMENT_TIMEOUT)."""
+        minutes = settings.PAYMENT_HOLD_MINUTES.get(self.name, 0)
+        if minutes is None:
+            return None
+        return timedelta(minutes=minutes) if minutes else settings.ORDER_PAYMENT_TIMEOUT
 
     def public_info(self) -> dict[str, Any]:
         """What a client needs to offer this provider at checkout (no secrets)."""

@@ -1,8 +1,9 @@
-"""The `manual` provider: offline payment (bank transfer, cash on delivery).
+"""Offline payments: `manual` (bank transfer) and `cod` (cash on delivery).
 
 Nothing is called anywhere: starting gives the customer instructions, staff mark the order paid
-when the money arrives (an event of kind `succeeded`), refunds and cancellations are made by staff
-outside the system and only recorded.
+when the money arrives (an event of kind `succeeded`), or, for cash on delivery, the order ships
+unpaid and is paid when it is delivered. A refund is staff's to make outside the system: it is
+answered `pending` here, becomes a staff task ("refund due"), and is done once staff confirm it.
 """
 
 from __future__ import annotations
@@ -24,17 +25,21 @@ from payments.providers.base import (
 
 class ManualProvider(PaymentProvider):
     name = "manual"
+    offline = True
+
+    def instructions(self) -> str:
+        return settings.MANUAL_PAYMENT_INSTRUCTIONS
 
     def start(self, payment, *, idempotency_key: str) -> ProviderResult:
         return ProviderResult(
             status="pending",
-            reference=f"manual:{payment.uuid}",
+            reference=f"{self.name}:{payment.uuid}",
             client_data={
-                "type": "manual",
-                "instructions": settings.MANUAL_PAYMENT_INSTRUCTIONS,
+                "type": self.name,
+                "instructions": self.instructions(),
                 "reference": payment.order.number,
             },
-            raw={"provider": "manual", "started": True},
+            raw={"provider": self.name, "started": True},
         )
 
     def parse_event(self, *, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
@@ -56,16 +61,26 @@ class ManualProvider(PaymentProvider):
         self, payment, *, amount: Decimal, idempotency_key: str, metadata=None
     ) -> ProviderRefund:
         return ProviderRefund(
-            reference=f"manual-refund:{idempotency_key}",
+            reference=f"{self.name}-refund:{idempotency_key}",
             amount=amount,
-            status="succeeded",
+            status="pending",  # staff give the money back, then confirm it
             refund_uuid=(metadata or {}).get("refund_uuid", ""),
-            raw={"provider": "manual", "refunded": str(amount), "note": "refunded by staff"},
+            raw={"provider": self.name, "refund_due": str(amount)},
         )
 
     def cancel(self, payment, *, idempotency_key: str) -> ProviderResult:
         return ProviderResult(
             status="cancelled",
             reference=payment.provider_reference,
-            raw={"provider": "manual", "cancelled": True},
+            raw={"provider": self.name, "cancelled": True},
         )
+
+
+class CashOnDeliveryProvider(ManualProvider):
+    """Cash (or card) to the courier: the order ships unpaid and is paid when delivered."""
+
+    name = "cod"
+    ships_unpaid = True
+
+    def instructions(self) -> str:
+        return settings.COD_PAYMENT_INSTRUCTIONS

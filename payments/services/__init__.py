@@ -20,11 +20,17 @@ from payments.services.lifecycle import (
     payment_create,
     payment_event_apply,
     payment_for_order,
+    payment_record_collected,
     payment_record_manual,
     payment_start,
 )
 from payments.services.reconcile import payments_reconcile
-from payments.services.refunds import payment_refund, payment_refunds_sync
+from payments.services.refunds import (
+    payment_refund,
+    payment_refund_confirm,
+    payment_refund_resend,
+    payment_refunds_sync,
+)
 from payments.services.sync import (
     payment_flag,
     payment_refresh,
@@ -39,9 +45,12 @@ __all__ = [
     "payment_event_apply",
     "payment_flag",
     "payment_for_order",
+    "payment_record_collected",
     "payment_record_manual",
     "payment_refresh",
     "payment_refund",
+    "payment_refund_confirm",
+    "payment_refund_resend",
     "payment_refunds_sync",
     "payment_review_resolve",
     "payment_start",

@@ -123,27 +123,46 @@ def payment_event_apply(*, provider: str, event: ProviderEvent, actor: Any = Non
 
 
 def payment_record_manual(*, order: Any, actor: Any = None, note: str = "") -> Payment:
-    """Staff say the money of a `manual` payment arrived: the provider's event, applied while
-    the order is locked, so a cancellation cannot slip in between the check and the payment."""
+    """Staff say the money of an offline payment (bank transfer, cash on delivery) arrived: the
+    provider's event, applied while the order is locked, so a cancellation cannot slip in
+    between the check and the payment. An order pending payment becomes paid; a cash-on-delivery
+    order already shipped keeps its status and gets its paid_at."""
     payment = payment_for_order(order.pk)
-    if payment is None or payment.provider != "manual":
+    if payment is None or not get_provider(payment.provider).offline:
         raise PaymentNotManual()
     if payment.status == PaymentStatus.CREATED:
         payment = payment_start(payment=payment)  # nothing leaves the building: no lock issue
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status != OrderStatus.PENDING_PAYMENT:
+        shipped_unpaid = locked.paid_at is None and locked.status in (
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+        )
+        if locked.status != OrderStatus.PENDING_PAYMENT and not shipped_unpaid:
             raise InvalidTransition(
                 details={"number": locked.number, "status": locked.status, "to": "paid"}
             )
         return _manual_event_apply(payment, actor=actor, note=note)
 
 
+def payment_record_collected(*, order_id: int) -> Payment | None:
+    """The order was paid on delivery (orders.services.order_deliver noted it on the order): its
+    offline payment is marked received. Idempotent."""
+    payment = payment_for_order(order_id)
+    if payment is None or payment.status == PaymentStatus.SUCCEEDED:
+        return payment
+    if not get_provider(payment.provider).offline:
+        return payment
+    if payment.status == PaymentStatus.CREATED:
+        payment = payment_start(payment=payment)
+    return _manual_event_apply(payment, actor=None, note="Paid on delivery.")
+
+
 def _manual_event_apply(payment: Payment, *, actor: Any, note: str) -> Payment:
-    provider = get_provider("manual")
+    provider = get_provider(payment.provider)
     body = json.dumps(
         {
-            "id": f"manual-{payment.uuid}-paid",
+            "id": f"{payment.provider}-{payment.uuid}-paid",
             "reference": payment.provider_reference,
             "kind": "succeeded",
             "amount": str(payment.amount),
@@ -152,7 +171,7 @@ def _manual_event_apply(payment: Payment, *, actor: Any, note: str) -> Payment:
         }
     ).encode()
     event = provider.parse_event(body=body, headers={})
-    return payment_event_apply(provider="manual", event=event, actor=actor)
+    return payment_event_apply(provider=payment.provider, event=event, actor=actor)
 
 
 def payment_cancel(*, order_id: int) -> Payment | None:

@@ -10,11 +10,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from orders.errors import InvalidTransition, RefundTooLarge
-from orders.services import order_refund, order_refund_failed
+from orders.services import order_refund, order_refund_due, order_refund_failed, order_refund_sent
+from payments.errors import RefundNotDue, RefundNotFound
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.providers import PaymentProviderError, get_provider
 from payments.services.sync import payment_flag
@@ -188,11 +191,50 @@ def _refund_send(payment: Payment, refund: Refund) -> Payment:
             # A re-read of the refunds (its failure event) got here first: that answer is newer
             # than this create's, and a failed refund never succeeds later.
             return payment
+        first_answer = not refund.provider_reference
         refund.provider_reference = refund.provider_reference or result.reference
         refund.status = result.status
         refund.raw_response = result.raw
         refund.error = ""
-        _count_refund(payment, refund)
+        due = get_provider(payment.provider).offline and result.status == RefundStatus.PENDING
+        if not due:
+            _count_refund(payment, refund)
         refund.save()
         payment.save()
+        if due and first_answer:
+            # Staff give the money back outside the shop: a task for them, done when confirmed.
+            order_refund_due(
+                order_id=payment.order_id,
+                amount=refund.amount,
+                data={"refund_id": refund.pk, "payment_id": payment.pk},
+            )
     return payment
+
+
+@transaction.atomic
+def payment_refund_confirm(*, refund_id: int, actor: Any, note: str = "") -> Refund:
+    """Staff sent an offline payment's refund (a bank transfer back, cash): it is done, counted
+    into the payment once, and the order's log says who confirmed it. 409 `refund_not_due` for
+    any other refund (a card refund, one confirmed already)."""
+    refund = Refund.objects.select_for_update().select_related("payment").filter(pk=refund_id)
+    refund = refund.first()
+    if refund is None:
+        raise RefundNotFound()
+    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    if refund.status != RefundStatus.PENDING or not get_provider(payment.provider).offline:
+        raise RefundNotDue(details={"refund_id": refund.pk, "status": refund.status})
+    refund.status = RefundStatus.SUCCEEDED
+    refund.confirmed_at = timezone.now()
+    refund.confirmed_by = actor if getattr(actor, "pk", None) else None
+    refund.confirmation_note = note[:500]
+    _count_refund(payment, refund)
+    refund.save()
+    payment.save()
+    order_refund_sent(
+        order_id=payment.order_id,
+        amount=refund.amount,
+        actor=actor,
+        note=note,
+        data={"refund_id": refund.pk},
+    )
+    return refund

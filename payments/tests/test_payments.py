@@ -15,7 +15,7 @@ from payments.services import (
     payment_start,
 )
 from payments.tests.providers import FlakyProvider
-from testing.factories import make_variant
+from testing.factories import make_variant, refunds_confirm_due
 
 pytestmark = pytest.mark.django_db
 
@@ -70,9 +70,11 @@ def test_a_refund_key_refunds_once_and_cancel_stops_an_open_payment(client, plac
     )
     payment_refund(order_id=paid.pk, amount=Decimal("10.00"), refund_key="r1")
     payment_refund(order_id=paid.pk, amount=Decimal("10.00"), refund_key="r1")
+    assert refunds_confirm_due() == 1  # one refund for the key (staff send bank transfers)
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("partially_refunded", Decimal("10.00"))
     payment_refund(order_id=paid.pk, amount=Decimal("50.00"), refund_key="r2")
+    assert refunds_confirm_due() == 1
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("refunded", Decimal("60.00"))
 
