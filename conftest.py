@@ -20,6 +20,7 @@ import pytest
 
 pytest_plugins = [
     "testing.fixtures",
+    "api.tests.fixtures",
     "core.tests.fixtures",
     "products.tests.fixtures",
     "orders.tests.fixtures",

@@ -5,7 +5,7 @@ Unfold's look."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.timesince import timesince
 from django_celery_beat import admin as beat_admin
@@ -17,10 +17,10 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.dataclasses import ActionDialog
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
+from api.admin_actions import after_dialog, confirm
 from api.models import FailedTask, OutboxMessage
 from api.tasks import failed_task_retry
 
@@ -146,21 +146,15 @@ class FailedTaskAdmin(ModelAdmin):
         permissions=["retry"],
         url_path="retry",
         # A confirmation form that posts: following a link must never enqueue work.
-        dialog=ActionDialog(
-            title="Retry this task?",
-            description="The task is enqueued again with the same arguments and job id.",
-            form_class=None,
-            form_submit_text="Retry",
+        dialog=confirm(
+            "Retry this task?",
+            "The task is enqueued again with the same arguments and job id.",
+            "Retry",
         ),
     )
     def retry_one(self, request: HttpRequest, form, object_id: str) -> HttpResponse:
         self._retry(request, [int(object_id)])
-        page = reverse("admin:api_failedtask_change", args=[object_id])
-        if request.headers.get("HX-Request"):
-            # The dialog posts through htmx, which would follow a redirect inside its request:
-            # the dialog would stay open and the message be spent. HX-Redirect loads the page.
-            return HttpResponse(headers={"HX-Redirect": page})
-        return HttpResponseRedirect(page)
+        return after_dialog(request, reverse("admin:api_failedtask_change", args=[object_id]))
 
 
 # -- django-celery-beat, in Unfold's look (its own admin classes, re-registered) ------------------

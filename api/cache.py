@@ -12,20 +12,28 @@ one bump invalidates every list page at once without finding or deleting keys.
 Tokens are random, never counters: a token that was evicted or expired is re-created with a new
 value, so old entries cannot match it by accident. Any Django cache backend works; with Redis a
 hit is one MGET and no database query.
+
+With a read replica, a bumped token also carries the primary's WAL position after the write
+("<random>@0/3000148"), and a miss builds its entry inside `fill_reads(stamp)`: its reads go to
+the replica only once that has replayed past every position of the stamp, else to the primary
+(api/db_router.py, `read_after`). So an entry stored under a token never misses a write that
+token announced, even when the replica lags. A token re-created by a reader carries no position
+(it announces no write).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
-from api import ratelimit
+from api import db_router, ratelimit
 from api.errors import RateLimited
 
 logger = logging.getLogger("api.cache")
@@ -46,8 +54,13 @@ def _cache(alias: str = "default"):
     return caches[alias]
 
 
-def _new_token() -> str:
-    return secrets.token_hex(8)
+def _new_token(position: str | None = None) -> str:
+    token = secrets.token_hex(8)
+    return f"{token}@{position}" if position else token
+
+
+def _positions(stamp: Iterable[str]) -> list[str]:
+    return [token.partition("@")[2] for token in stamp if "@" in token]
 
 
 def _version_key(name: str) -> str:
@@ -77,10 +90,18 @@ def _fill_missing(cache, keys: list[str], found: dict[str, Any]) -> tuple[str, .
 
 
 def versions_bump(*names: str, alias: str = "default") -> None:
-    """Give each name a new token now: every entry stamped with the old one becomes a miss."""
+    """Give each name a new token now: every entry stamped with the old one becomes a miss. With
+    a replica, the token carries where the primary's WAL is now (after the caller's commit)."""
     if names:
+        try:
+            position = db_router.primary_position()
+        except DatabaseError:
+            # Still bump: an entry then waits for no replica, which beats serving the old one.
+            logger.exception("primary WAL position not read", extra={"versions": list(names)})
+            position = None
         _cache(alias).set_many(
-            {_version_key(name): _new_token() for name in dict.fromkeys(names)}, VERSION_TTL
+            {_version_key(name): _new_token(position) for name in dict.fromkeys(names)},
+            VERSION_TTL,
         )
 
 
@@ -96,6 +117,15 @@ def _bump_safely(names: Iterable[str], alias: str) -> None:
         # The write is committed whatever happens here; a cache outage must not turn it into
         # an error. Entries expire with their TTL.
         logger.exception("cache version bump failed", extra={"versions": list(names)})
+
+
+@contextlib.contextmanager
+def fill_reads(stamp: Sequence[str]) -> Iterator[None]:
+    """The reads that build an entry to store under `stamp` see every write its tokens announced:
+    on the replica once it has replayed them, else on the primary (without a replica: as they
+    are)."""
+    with db_router.read_after(_positions(stamp)):
+        yield
 
 
 def deferred_limit_settle() -> None:
@@ -175,7 +205,8 @@ def cached_bytes(
         return build()
     if entry is not None and entry.stamp == stamp:
         return entry.body
-    body = build()
+    with fill_reads(stamp):
+        body = build()
     try:
         entry_set(key, stamp, body, ttl, alias=alias)
     except Exception:

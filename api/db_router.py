@@ -2,30 +2,43 @@
 
 Everything reads and writes the primary unless a read is explicitly marked safe for the replica:
 
-    from api.db_router import read_from_replica, replica
+    from api.db_router import read_cursor, read_from_replica, replica
 
     products = replica(Product.objects.filter(is_active=True))     # one queryset
     with read_from_replica():                                      # every read in the block
         page = product_list(filters=filters)
+        with read_cursor() as cursor:                              # hand-written SQL too
+            cursor.execute(CATALOG_SQL)
 
-or, for whole models, settings.REPLICA_READ_MODELS = ["products.Category", "search"].
+or, for whole models, settings.REPLICA_READ_MODELS = ["products.Category", "search"]. The public
+catalog and search routes mark their whole body (products/controllers/public.py,
+search/controllers.py); hand-written SQL never goes through the router, so it takes its cursor
+from `read_cursor()`, which follows the same marks, and never from `django.db.connection`.
 
 Even a read marked safe goes to the primary when it must be fresh:
 - inside a transaction on the primary (checkout, stock changes: they lock rows anyway);
 - after the request (or task) wrote anything: it reads its own writes;
-- inside `use_primary()`.
+- inside `use_primary()`;
+- inside `read_after(positions)` while the replica has not replayed that far. This is how a cache
+  fill stays exact: a version bump (api/cache.py) records the primary's WAL position after the
+  write committed, and the reads that build an entry under that token run on the replica only
+  once it has replayed past it, else on the primary. A fill from a lagging replica would store
+  the old answer under the new token, and serve it until the entry's TTL. The check is one
+  query on the replica per fill, none once this process has seen the replica past the token's
+  position (replay only moves on); while the replica lags, the primary serves the fills.
 Writes always go to the primary, and migrations never run on the replica.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -70,6 +83,18 @@ def read_alias() -> str:
     return REPLICA
 
 
+def sql_read_alias() -> str:
+    """Where hand-written read SQL goes now: as the router sends a model's reads, the replica
+    inside read_from_replica() when that is safe, else the primary."""
+    return read_alias() if _state().replica_blocks else PRIMARY
+
+
+def read_cursor() -> CursorWrapper:
+    """A cursor for hand-written read SQL, on sql_read_alias()'s database. Writes take
+    django.db.connection's (the primary)."""
+    return connections[sql_read_alias()].cursor()
+
+
 def replica(queryset: QuerySet) -> QuerySet:
     """This queryset on the replica when that is safe now, else on the primary."""
     return queryset.using(read_alias())
@@ -95,6 +120,56 @@ def use_primary() -> Iterator[None]:
         yield
     finally:
         state.primary_blocks -= 1
+
+
+# -- WAL positions: how far the replica must have replayed ----------------------------------------
+def primary_position() -> str | None:
+    """The primary's WAL insert position now (e.g. "0/3000148"), None without a replica. Read
+    after a commit, it is at or past that commit's record: a replica that has replayed this far
+    sees the commit. (At a WAL page boundary it can sit a page header past the last record, so
+    the replica reaches it with the next record: the primary serves until then.)"""
+    if not replica_configured():
+        return None
+    with connections[PRIMARY].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+        return cursor.fetchone()[0]
+
+
+def _lsn(position: str) -> int:
+    high, _, low = position.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+# How far this process last saw the replica replay: replay only moves on, so a position at or
+# below it needs no question to the replica.
+_replayed_up_to = 0
+
+
+def replica_replayed(position: str) -> bool:
+    """Whether the replica has replayed the primary's WAL up to `position` (primary_position())."""
+    global _replayed_up_to
+    wanted = _lsn(position)
+    if wanted <= _replayed_up_to:
+        return True
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute("SELECT pg_last_wal_replay_lsn()::text")
+        (replayed,) = cursor.fetchone()
+    if replayed is None:  # not a streaming standby: nothing tells how far it is
+        return False
+    _replayed_up_to = max(_replayed_up_to, _lsn(replayed))
+    return wanted <= _replayed_up_to
+
+
+@contextlib.contextmanager
+def read_after(positions: Iterable[str]) -> Iterator[None]:
+    """Reads in the block see every write the primary had made at these WAL positions: on the
+    replica once it has replayed the furthest of them, on the primary until then."""
+    furthest = max(positions, key=_lsn, default=None)
+    if furthest is None or read_alias() != REPLICA or replica_replayed(furthest):
+        yield
+        return
+    with use_primary():
+        yield
 
 
 def _opted_in(model: type[Model]) -> bool:

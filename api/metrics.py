@@ -264,12 +264,22 @@ class ClusterCollector:
 
 
 # -- the view -------------------------------------------------------------------------------------
-def _authorized(request: HttpRequest) -> bool:
+def metrics_token_presented(request: HttpRequest) -> bool:
+    """Whether the request carries `Authorization: Bearer $METRICS_TOKEN` (never without one set);
+    /api/health/ready shows its details for it too."""
     token = settings.METRICS_TOKEN
-    if not token:
-        return settings.DEBUG
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip(), token)
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(credentials.strip().encode(), token.encode())
+    )
+
+
+def _authorized(request: HttpRequest) -> bool:
+    if not settings.METRICS_TOKEN:
+        return settings.DEBUG
+    return metrics_token_presented(request)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -249,11 +249,9 @@ def _rate(text: str) -> Rate:
 # -- who is calling --------------------------------------------------------------------------------
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_address(request: HttpRequest) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The caller's address; behind N trusted proxies, the Nth X-Forwarded-For entry from the end.
-
-    IPv6 callers are counted per /64, since one host usually holds a whole /64.
-    """
+    None when it is not an address."""
     address = request.META.get("REMOTE_ADDR", "")
     proxies = settings.RATE_LIMIT_TRUSTED_PROXIES
     if proxies:
@@ -265,8 +263,18 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= proxies:
             address = forwarded[-proxies]
     try:
-        ip = ipaddress.ip_address(address)
+        return ipaddress.ip_address(address)
     except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address as a rate-limit key part (client_address).
+
+    IPv6 callers are counted per /64, since one host usually holds a whole /64.
+    """
+    ip = client_address(request)
+    if ip is None:
         return "unknown"
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped:

@@ -360,3 +360,24 @@ def outbox_prune_task() -> int:
     from api.outbox import outbox_prune
 
     return outbox_prune()
+
+
+# -- retention (api/retention.py, api/settings/retention.py) --------------------------------------
+@shared_task(name="maintenance.prune_idempotency_records")
+def idempotency_records_prune_task() -> int:
+    """Daily (beat): stored answers older than IDEMPOTENCY_RECORD_KEEP_DAYS."""
+    from api.retention import idempotency_records_prune
+
+    deleted = idempotency_records_prune()
+    logger.info("pruned", extra={"table": "idempotency records", "deleted": deleted})
+    return deleted
+
+
+@shared_task(name="maintenance.prune_failed_tasks")
+def failed_tasks_prune_task() -> int:
+    """Daily (beat): dead letters resolved longer than FAILED_TASK_RESOLVED_KEEP_DAYS ago."""
+    from api.retention import failed_tasks_prune
+
+    deleted = failed_tasks_prune()
+    logger.info("pruned", extra={"table": "failed tasks", "deleted": deleted})
+    return deleted

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.money import quantize
+from api.retention import delete_in_batches, retention_cutoff
 from cart.errors import (
     CartClosed,
     CartLimitReached,
@@ -311,8 +312,10 @@ def cart_merge_at_sign_in(*, user: Any, token: str | None) -> MergeReport | None
 
 
 def carts_purge_stale(*, now=None) -> int:
-    """Delete guest carts untouched for CART_GUEST_TTL_DAYS and merged carts older than a day.
-    Checked-out carts stay: their order points at them."""
+    """Delete guest carts untouched for CART_GUEST_TTL_DAYS and merged carts older than a day,
+    and the lines of carts checked out more than CART_CLOSED_LINES_KEEP_DAYS ago (their order
+    keeps its own line snapshots). Checked-out carts themselves stay: their order points at them,
+    and a guest's token still learns which order it became. Rows deleted, lines included."""
     now = now or timezone.now()
     stale_guest = Cart.objects.filter(
         user__isnull=True,
@@ -320,4 +323,10 @@ def carts_purge_stale(*, now=None) -> int:
         updated_at__lt=now - timedelta(days=settings.CART_GUEST_TTL_DAYS),
     )
     merged = Cart.objects.filter(status=CartStatus.MERGED, updated_at__lt=now - timedelta(days=1))
-    return stale_guest.delete()[0] + merged.delete()[0]
+    deleted = stale_guest.delete()[0] + merged.delete()[0]
+    cutoff = retention_cutoff(settings.CART_CLOSED_LINES_KEEP_DAYS, now=now)
+    if cutoff is not None:
+        deleted += delete_in_batches(
+            CartLine.objects.filter(cart__status=CartStatus.CHECKED_OUT, cart__closed_at__lt=cutoff)
+        )
+    return deleted

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from api import ratelimit
 from api.errors import InvalidInput, field_error
+from api.retention import delete_in_batches, retention_cutoff
 from core import tasks
 from core.errors import (
     AddressLimitReached,
@@ -26,7 +27,7 @@ from core.errors import (
     PasswordInvalid,
     WrongPassword,
 )
-from core.models import Address, OneTimeToken, User
+from core.models import Address, OneTimeToken, SentEmail, User
 from core.tokens import TokenPair, token_pair_issue, user_tokens_revoke
 
 PROFILE_FIELDS = ("first_name", "last_name")
@@ -195,6 +196,14 @@ def _one_time_token_create(*, user: User, purpose: str) -> OneTimeToken:
 def one_time_tokens_flush(*, now: datetime | None = None) -> int:
     """Delete one-time tokens past expiry (used or not): they can never work again."""
     return OneTimeToken.objects.filter(expires_at__lte=now or timezone.now()).delete()[0]
+
+
+def sent_emails_prune(*, now: datetime | None = None) -> int:
+    """Forget emails sent longer than SENT_EMAIL_KEEP_DAYS ago: no event asks for its key again."""
+    cutoff = retention_cutoff(settings.SENT_EMAIL_KEEP_DAYS, now=now)
+    if cutoff is None:
+        return 0
+    return delete_in_batches(SentEmail.objects.filter(sent_at__lt=cutoff))
 
 
 def _one_time_token_lock(token: str, *, purpose: str) -> OneTimeToken | None:

@@ -113,3 +113,13 @@ def tokens_flush_expired_task() -> int:
     one_time = one_time_tokens_flush()
     logger.info("expired tokens flushed", extra={"refresh_tokens": flushed, "one_time": one_time})
     return flushed + one_time
+
+
+@shared_task(name="maintenance.prune_sent_emails")
+def sent_emails_prune_task() -> int:
+    """Daily (beat): sent-email records older than SENT_EMAIL_KEEP_DAYS."""
+    from core.services import sent_emails_prune
+
+    deleted = sent_emails_prune()
+    logger.info("pruned", extra={"table": "sent emails", "deleted": deleted})
+    return deleted

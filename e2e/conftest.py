@@ -46,6 +46,7 @@ from orders.models import LowStockAlert, Order
 from orders.reports import sales_reports_write
 from payments.models import WebhookEvent
 from payments.tasks import payment_refund_task
+from products.imports import catalog_import_create, catalog_import_process
 from products.models import Variant
 from search.models import Synonym
 from search.services import search_query_record
@@ -146,6 +147,13 @@ def _admin_rows(actor: User) -> None:
         filename="stock.csv", content=f"sku,delta\n{variant.sku},2\nNO-SUCH-SKU,1\n", actor=actor
     )
     inventory_upload_process(upload_id=upload.pk)
+    catalog = catalog_import_create(  # a dry run: its results listed, nothing changed
+        filename="catalog.csv",
+        content=f"product_slug,sku,price\n{variant.product.slug},{variant.sku},cheap\n",
+        actor=actor,
+        dry_run=True,
+    )
+    catalog_import_process(import_id=catalog.pk)
     WebhookEvent.objects.create(
         provider="stripe", event_id="evt_admin_crawl", type="charge.updated", payload={}
     )
@@ -196,11 +204,13 @@ def shop(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shop]
                     paid = http.post(
                         f"/api/staff/orders/{shop.orders[name]}/mark-paid",
                         json={"note": "bank transfer arrived"},
+                        headers={"Idempotency-Key": f"mark-paid-{name}"},
                     )
                     assert paid.status_code == 200, paid.text
                 refunded = http.post(
                     f"/api/staff/orders/{shop.orders['coupon']}/refund",
                     json={"amount": "1.00", "note": "a scratch on the box"},
+                    headers={"Idempotency-Key": "refund-scratch"},
                 )
                 assert refunded.status_code == 200, refunded.text
             with django_db_blocker.unblock():

@@ -311,3 +311,33 @@ def test_retrying_a_failed_task_asks_first(page, shop):
     assert readonly_value(page, "Status") == "Retried, waiting for the outcome"
     assert readonly_value(page, "Retry count") == "1"
     assert page.console_errors() == []
+
+
+# -- 7. cancelling an order: asked first ----------------------------------------------------------
+
+
+def test_cancelling_an_order_from_its_page_asks_first(page, shop):
+    order = Order.objects.get(number=shop.orders["pending"])
+    page.sign_in(*shop.staff, path=f"/admin/orders/order/{order.pk}/change/")
+    assert readonly_value(page, "Status") == "Pending payment"
+
+    def ask() -> WebElement:
+        page.driver.find_element(By.LINK_TEXT, "Cancel order").click()
+        return wait_until(
+            page, lambda: next((d for d in page.find_all("#dialog") if d.is_displayed()), None)
+        )
+
+    dialog = ask()
+    assert "Cancel this order?" in dialog.text
+    assert "cannot be undone" in dialog.text
+    dialog.find_element(By.LINK_TEXT, "Cancel").click()  # the dialog's own "Cancel": turned down
+    wait_until(page, lambda: not dialog.is_displayed())
+    order.refresh_from_db()
+    assert order.status == "pending_payment"
+
+    ask().find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(page, lambda: "Cancelled: 1 order(s)." in messages_shown(page))
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert readonly_value(page, "Status") == "Cancelled"
+    assert page.console_errors() == []

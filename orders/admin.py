@@ -18,6 +18,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminFileFieldWidget
 
+from api.admin_actions import after_dialog, confirm
 from api.errors import ApiError
 from orders import inventory, services
 from orders.models import (
@@ -68,6 +69,7 @@ class OrderLineInline(ReadOnlyInline):
         "attributes",
         "unit_price",
         "quantity",
+        "quantity_refunded",
         "line_total",
     ]
     readonly_fields = fields
@@ -93,7 +95,18 @@ class PaymentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ShipForm(forms.Form):
+class OrderActionForm(forms.Form):
+    """A form of one order's action (ship, refund): `arguments()` are the service's keywords."""
+
+    def __init__(self, *args, order: Order, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+
+    def arguments(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ShipForm(OrderActionForm):
     tracking_number = forms.CharField(max_length=100)
     carrier = forms.CharField(max_length=100, required=False)
     note = forms.CharField(max_length=500, required=False)
@@ -147,6 +160,7 @@ class OrderAdmin(ModelAdmin):
                     "tax_total",
                     "grand_total",
                     "refunded_total",
+                    "shipping_refunded",
                 )
             },
         ),
@@ -223,31 +237,65 @@ class OrderAdmin(ModelAdmin):
         )
 
     # -- one order --------------------------------------------------------------------------------
+    def _page(self, object_id) -> str:
+        return reverse("admin:orders_order_change", args=[object_id])
+
     def _back(self, object_id):
-        return redirect(reverse("admin:orders_order_change", args=[object_id]))
+        return redirect(self._page(object_id))
 
-    @action(description="Mark paid", url_path="mark-paid", permissions=["change"])
-    def mark_paid_one(self, request: HttpRequest, object_id):
+    # Detail actions that change the order are POST-only: a GET shows the confirmation dialog
+    # (api/admin_actions.py), so a link to the URL changes nothing.
+    @action(
+        description="Mark paid",
+        url_path="mark-paid",
+        permissions=["change"],
+        dialog=confirm(
+            "Mark this order paid?",
+            "Only once the money arrived (bank transfer, cash on delivery): the order can then "
+            "ship and the customer is told.",
+            "Mark paid",
+        ),
+    )
+    def mark_paid_one(self, request: HttpRequest, form, object_id):
         self.mark_paid(request, Order.objects.filter(pk=object_id))
-        return self._back(object_id)
+        return after_dialog(request, self._page(object_id))
 
-    @action(description="Mark delivered", url_path="deliver", permissions=["change"])
-    def deliver_one(self, request: HttpRequest, object_id):
+    @action(
+        description="Mark delivered",
+        url_path="deliver",
+        permissions=["change"],
+        dialog=confirm(
+            "Mark this order delivered?",
+            "The parcel reached the customer; the order is then complete.",
+            "Mark delivered",
+        ),
+    )
+    def deliver_one(self, request: HttpRequest, form, object_id):
         self.deliver(request, Order.objects.filter(pk=object_id))
-        return self._back(object_id)
+        return after_dialog(request, self._page(object_id))
 
-    @action(description="Cancel", url_path="cancel", permissions=["change"])
-    def cancel_one(self, request: HttpRequest, object_id):
+    @action(
+        description="Cancel order",
+        url_path="cancel",
+        permissions=["change"],
+        dialog=confirm(
+            "Cancel this order?",
+            "Its stock returns, a paid order is refunded in full through its payment provider, "
+            "and the customer is told. This cannot be undone.",
+            "Cancel the order",
+        ),
+    )
+    def cancel_one(self, request: HttpRequest, form, object_id):
         self.cancel(request, Order.objects.filter(pk=object_id))
-        return self._back(object_id)
+        return after_dialog(request, self._page(object_id))
 
     def _form_action(self, request, object_id, *, form_class, service, verb: str, template: str):
         """One order, one form (refund, ship): show it, run the service, report what happened."""
         order = Order.objects.get(pk=object_id)
-        form = form_class(request.POST or None)
+        form = form_class(request.POST or None, order=order)
         if request.method == "POST" and form.is_valid():
             try:
-                service(order_id=order.pk, actor=request.user, **form.cleaned_data)
+                service(order_id=order.pk, actor=request.user, **form.arguments())
             except ApiError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
@@ -264,7 +312,8 @@ class OrderAdmin(ModelAdmin):
 
     @action(description="Refund", url_path="refund", permissions=["change"])
     def refund_one(self, request: HttpRequest, object_id):
-        """Full or partial refund through the payment's provider (the same service as the API)."""
+        """Refund units of lines, shipping, an amount, or everything left, through the payment's
+        provider (the same service and rules as the API)."""
         return self._form_action(
             request,
             object_id,
@@ -286,16 +335,56 @@ class OrderAdmin(ModelAdmin):
         )
 
 
-class RefundForm(forms.Form):
+class RefundForm(OrderActionForm):
+    """One quantity field per line (at most its units not refunded yet), shipping, or an amount
+    alone (money only); all empty: everything left. orders.refunds has the arithmetic."""
+
+    shipping = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.00"),
+        required=False,
+        help_text="Shipping given back, with the lines or alone.",
+    )
     amount = forms.DecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),
         required=False,
-        help_text="Empty: everything not refunded yet.",
+        help_text="Money only (a goodwill gesture), without lines or shipping. "
+        "Leave everything empty to refund all that is left.",
     )
-    restock = forms.BooleanField(required=False, help_text="The goods came back: return stock.")
+    restock = forms.BooleanField(
+        required=False, help_text="The goods came back: return the stock of the units refunded."
+    )
     note = forms.CharField(max_length=500, required=False)
+
+    def __init__(self, *args, order: Order, **kwargs) -> None:
+        super().__init__(*args, order=order, **kwargs)
+        lines, self.line_ids = {}, {}
+        for line in order.lines.order_by("id"):
+            name = f"line_{line.pk}"
+            self.line_ids[name] = line.pk
+            lines[name] = forms.IntegerField(
+                label=f"{line.sku}: {line.product_name}",
+                min_value=0,
+                max_value=line.quantity_remaining,
+                required=False,
+                help_text=f"{line.quantity_remaining} of {line.quantity} left to refund, "
+                f"{line.unit_price} {order.currency} each.",
+            )
+        self.fields = {**lines, **self.fields}  # the lines first
+
+    def arguments(self) -> dict:
+        data = self.cleaned_data
+        units = {pk: data[name] for name, pk in self.line_ids.items() if data.get(name)}
+        return {
+            "lines": units or None,
+            "shipping": data["shipping"],
+            "amount": data["amount"],
+            "restock": data["restock"],
+            "note": data["note"],
+        }
 
 
 def _address_html(address: dict) -> str:
@@ -334,11 +423,20 @@ class SalesReportAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @action(description="Rebuild the last 7 days", url_path="rebuild", permissions=["view"])
-    def regenerate(self, request: HttpRequest):
+    @action(
+        description="Rebuild the last 7 days",
+        url_path="rebuild",
+        permissions=["view"],
+        dialog=confirm(
+            "Rebuild the last 7 days?",
+            "Each day's figures are counted again from its orders and replace the stored ones.",
+            "Rebuild",
+        ),
+    )
+    def regenerate(self, request: HttpRequest, form):
         written = sales_reports_write(days=7)
         self.message_user(request, f"{len(written)} day(s) rebuilt.", messages.SUCCESS)
-        return redirect(reverse("admin:orders_salesreport_changelist"))
+        return after_dialog(request, reverse("admin:orders_salesreport_changelist"))
 
 
 @admin.register(LowStockAlert)

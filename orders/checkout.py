@@ -24,22 +24,33 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 
 from api.errors import InvalidInput
 from api.idempotency import IdempotentResult, run_idempotent_with_followup
 from api.money import quantize
-from cart.errors import CartNotFound
+from cart.errors import CartNotFound, QuantityLimitExceeded
 from cart.models import Cart, CartLine, CartStatus, Coupon, CouponRedemption
 from cart.pricing import cart_totals
 from cart.selectors import caller_user, coupon_validate, guest_cart_by_token, variant_attributes
 from core.errors import EmailNotVerified
 from core.selectors import address_default, address_get, user_may_checkout
 from orders import tasks
-from orders.errors import CartCheckedOut, CartEmpty, PaymentUnavailable, VariantUnavailable
+from orders.errors import (
+    AmountBelowMinimum,
+    CartCheckedOut,
+    CartEmpty,
+    PaymentUnavailable,
+    PriceChanged,
+    SignInRequired,
+    UnpaidOrdersLimit,
+    VariantUnavailable,
+)
 from orders.models import NUMBER_SEQUENCE, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import order_detail_by_id
-from payments.providers import PaymentProviderError, provider_names
+from orders.services import order_mark_paid
+from payments.errors import PaymentOrderCancelled
+from payments.providers import PaymentProviderError, get_provider, provider_names
 from payments.services import payment_create, payment_for_order, payment_start
 from products.errors import InsufficientStock
 from products.models import StockReason, Variant
@@ -57,6 +68,10 @@ class CheckoutData:
     billing_address: dict[str, str] | None = None
     payment_provider: str | None = None
     customer_note: str = ""
+    # What the customer was shown: the checkout refuses a moved price unless they confirm it.
+    expected_total: Decimal | None = None
+    accept_price_changes: bool = False
+    client_ip: str | None = None
 
 
 def _field_error(field: str, message: str, code: str) -> InvalidInput:
@@ -128,6 +143,50 @@ def _provider(data: CheckoutData) -> str:
     return name
 
 
+def _check_provider_allowed(provider: str, user: Any) -> None:
+    if settings.PAYMENT_OFFLINE_SIGNED_IN_ONLY and user is None and get_provider(provider).offline:
+        raise SignInRequired(details={"payment_provider": provider})
+
+
+def _lock_unpaid_limits(*, user: Any, email: str, client_ip: str | None) -> None:
+    """At most ORDER_MAX_UNPAID orders waiting for payment per email, account and client
+    address: two statements whatever the checks. Transaction-scoped advisory locks on each key
+    (taken in one statement, in one order, so two checkouts cannot deadlock) make the count
+    exact under concurrency; 409 unpaid_orders_limit names which limit was reached."""
+    limit = settings.ORDER_MAX_UNPAID
+    keys = {"email": Q(email=email)}
+    if user is not None:
+        keys["account"] = Q(user_id=user.pk)
+    if client_ip:
+        keys["address"] = Q(client_ip=client_ip)
+    names = sorted(keys)
+    values = {"email": email, "account": str(getattr(user, "pk", "")), "address": client_ip}
+    locks = ", ".join("pg_advisory_xact_lock(hashtext(%s))" for _ in names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {locks}", [f"unpaid:{n}:{values[n]}" for n in names])
+    anyone = Q()
+    for name in names:
+        anyone |= keys[name]
+    counts = Order.objects.filter(anyone, status=OrderStatus.PENDING_PAYMENT).aggregate(
+        **{name: Count("id", filter=keys[name]) for name in names}
+    )
+    for name in names:
+        if counts[name] >= limit:
+            raise UnpaidOrdersLimit(details={"limit": limit, "per": name})
+
+
+def _price_changes(
+    shown: dict[int, Decimal | None], prices: dict[int, Decimal], variants: list[Variant]
+) -> list[dict[str, Any]]:
+    """The lines whose price moved since the customer chose them (CartLine.unit_price_at_add)."""
+    skus = {v.pk: v.sku for v in variants}
+    return [
+        {"variant_id": pk, "sku": skus[pk], "old_price": str(shown[pk]), "new_price": str(price)}
+        for pk, price in sorted(prices.items())
+        if shown.get(pk) is not None and quantize(shown[pk]) != price
+    ]
+
+
 def _lock_cart(user: Any, cart_id: int | None) -> Cart:
     if user is not None:
         cart_id = (
@@ -164,16 +223,24 @@ def order_place(
         raise EmailNotVerified()
     email = _email(user, data)
     provider = _provider(data)
+    _check_provider_allowed(provider, user)
     shipping, billing = _addresses(user, data)
     with transaction.atomic():
+        _lock_unpaid_limits(user=user, email=email, client_ip=data.client_ip)
         cart = _lock_cart(user, cart_id)
-        wanted = dict(
+        lines = list(
             CartLine.objects.filter(cart=cart)
             .order_by("variant_id")
-            .values_list("variant_id", "quantity")
+            .values_list("variant_id", "quantity", "unit_price_at_add")
         )
+        wanted = {variant_id: quantity for variant_id, quantity, _shown in lines}
+        shown = {variant_id: price for variant_id, _quantity, price in lines}
         if not wanted:
             raise CartEmpty()
+        limit = settings.CART_MAX_LINE_QUANTITY
+        over = sorted(pk for pk, n in wanted.items() if n > limit)
+        if over:
+            raise QuantityLimitExceeded(details={"variant_ids": over, "max_quantity": limit})
         # Primary-key order: two carts with the same SKUs lock them in the same order.
         variants = list(
             Variant.objects.select_for_update(of=("self",))
@@ -211,6 +278,18 @@ def order_place(
             coupon = Coupon.objects.select_for_update().get(pk=cart.coupon_id)
             coupon_validate(coupon, subtotal=subtotal, user=user, email=email)
         totals = cart_totals(subtotal=subtotal, coupon=coupon)
+        changed = _price_changes(shown, prices, variants)
+        accepted = data.accept_price_changes or (
+            data.expected_total is not None and quantize(data.expected_total) == totals.grand_total
+        )
+        if changed and not accepted:
+            raise PriceChanged(details={"lines": changed, "grand_total": str(totals.grand_total)})
+        minimum = get_provider(provider).minimum_amount(cart.currency)
+        if Decimal("0") < totals.grand_total < minimum:
+            raise AmountBelowMinimum(
+                f"{provider} takes at least {minimum} {cart.currency}.",
+                details={"minimum": str(minimum), "grand_total": str(totals.grand_total)},
+            )
 
         number = _next_number()
         levels = stock_decrement(
@@ -231,8 +310,9 @@ def order_place(
             billing_address=billing,
             coupon_code=coupon.code if coupon else "",
             customer_note=data.customer_note,
-            payment_provider=provider,
+            payment_provider=provider if totals.grand_total else "",
             idempotency_key=idempotency_key,
+            client_ip=data.client_ip,
         )
         attributes = variant_attributes(list(wanted))
         OrderLine.objects.bulk_create(
@@ -261,7 +341,6 @@ def order_place(
             Coupon.objects.filter(pk=coupon.pk).update(times_used=F("times_used") + 1)
         cart.status, cart.closed_at = CartStatus.CHECKED_OUT, order.placed_at
         cart.save(update_fields=["status", "closed_at", "updated_at"])
-        payment_create(order=order, provider=provider)
         OrderEvent.objects.create(
             order=order,
             kind=OrderEvent.Kind.PLACED,
@@ -269,6 +348,11 @@ def order_place(
             actor_type=OrderEvent.Actor.CUSTOMER,
             actor=user,
         )
+        if totals.grand_total:
+            payment_create(order=order, provider=provider)
+        else:
+            # Nothing to pay (a 100% coupon): no provider is involved, the order is paid.
+            order = order_mark_paid(order_id=order.pk, note="Nothing to pay.")
         tasks.order_confirmation_send_task.delay_on_commit(order.pk)
         if any(level.crossed_low_stock for level in levels.values()):
             tasks.low_stock_alert_send_task.delay_on_commit()
@@ -293,6 +377,8 @@ def checkout_followup(order_id: int) -> Order:
     if payment is not None:
         try:
             payment_start(payment=payment)
+        except PaymentOrderCancelled:
+            pass  # cancelled since it was placed (a retry after the hold): nothing to start
         except PaymentProviderError as exc:
             raise PaymentUnavailable(
                 details={"order_number": payment.order.number, "error": str(exc)}

@@ -13,6 +13,7 @@ from api.controllers import ApiController
 from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
+from api.ratelimit import client_ip
 from api.schemas import ErrorOut
 from cart.controllers import CartToken
 from cart.selectors import caller_user
@@ -45,6 +46,11 @@ from payments.services import payment_record_manual, payment_review_resolve
 
 ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 STAFF_ERRORS = {**ERRORS, 403: ErrorOut}
+STAFF_WRITE_ERRORS = {**STAFF_ERRORS, 400: ErrorOut}
+IDEMPOTENT = (
+    "Idempotency-Key required (400 `idempotency_key_required`): the same key and body answer "
+    "the first answer again, and the action happens once."
+)
 
 
 def OrderToken():
@@ -71,7 +77,13 @@ class CheckoutController(ApiController):
             "Idempotency-Key with the same body answers the same order again (201, identical "
             "body, header `Idempotent-Replayed: true`); with another body it is a 409 "
             "`idempotency_key_reused`. A cart already checked out is a 409 `cart_checked_out` "
-            "naming its order, whatever the key. 409 `insufficient_stock` lists the short lines."
+            "naming its order, whatever the key. 409 `insufficient_stock` lists the short lines; "
+            "409 `price_changed` lists the lines whose price moved since they were added (send "
+            "`expected_total` equal to the new total, or `accept_price_changes`); 409 "
+            "`unpaid_orders_limit` when ORDER_MAX_UNPAID orders of this email, account or "
+            "address wait for payment; 409 `quantity_limit` beyond CART_MAX_LINE_QUANTITY of one "
+            "item; 422 `amount_below_minimum` under the provider's minimum. A total of zero (a "
+            "100% coupon) is paid at once, with no provider."
         ),
     )
     def checkout(
@@ -93,6 +105,9 @@ class CheckoutController(ApiController):
             else None,
             payment_provider=payload.payment_provider,
             customer_note=payload.customer_note,
+            expected_total=payload.expected_total,
+            accept_price_changes=payload.accept_price_changes,
+            client_ip=client_ip(self.context.request),
         )
         result = checkout_service.checkout(
             user=self.context.request.auth,
@@ -193,88 +208,200 @@ class StaffOrderController(ApiController):
     def get(self, number: Path[OrderNumber]):
         return self._out(selectors.order_get(number=number))
 
+    def _idempotent(
+        self, request: HttpRequest, *, action: str, number: str, payload, key: str | None, call
+    ):
+        """Run `call(order)` once per Idempotency-Key (required: these routes move money, stock
+        or goods); the first answer, the rendered StaffOrderOut, is what every repeat gets."""
+        key = validate_key(key, required=True)
+        order = selectors.order_get(number=number)
+
+        def operation():
+            call(order)
+            body = StaffOrderOut.from_orm(selectors.order_detail(order)).model_dump(mode="json")
+            return 200, body
+
+        result = run_idempotent(
+            scope=f"staff.orders.{action}",
+            owner=f"user:{request.user.pk}",
+            key=key,
+            payload={"number": number, **payload.model_dump(mode="json")},
+            operation=operation,
+        )
+        return idempotent_response(result)
+
     @route.post(
         "/{number}/mark-paid",
-        response={200: StaffOrderOut, **STAFF_ERRORS},
+        response={200: StaffOrderOut, **STAFF_WRITE_ERRORS},
         permissions=perm("orders.change_order"),
         summary="The money of a manual payment arrived: the order becomes paid",
+        description=IDEMPOTENT,
     )
-    def mark_paid(self, request: HttpRequest, number: Path[OrderNumber], payload: StaffNoteIn):
-        order = selectors.order_get(number=number)
-        payment_record_manual(order=order, actor=request.user, note=payload.note)
-        return self._out(order)
+    def mark_paid(
+        self,
+        request: HttpRequest,
+        number: Path[OrderNumber],
+        payload: StaffNoteIn,
+        idempotency_key: str | None = IdempotencyKey("Required."),
+    ):
+        return self._idempotent(
+            request,
+            action="mark_paid",
+            number=number,
+            payload=payload,
+            key=idempotency_key,
+            call=lambda order: payment_record_manual(
+                order=order, actor=request.user, note=payload.note
+            ),
+        )
 
     @route.post(
         "/{number}/review-resolved",
-        response={200: StaffOrderOut, **STAFF_ERRORS},
+        response={200: StaffOrderOut, **STAFF_WRITE_ERRORS},
         permissions=perm("orders.change_order"),
         summary="Clear the review flags of the order's payments, saying what was done",
         description=(
             "409 nothing_to_review when no payment is flagged. The reasons and the note stay in "
-            "the order's log."
+            f"the order's log. {IDEMPOTENT}"
         ),
     )
     def review_resolved(
-        self, request: HttpRequest, number: Path[OrderNumber], payload: ReviewResolvedIn
+        self,
+        request: HttpRequest,
+        number: Path[OrderNumber],
+        payload: ReviewResolvedIn,
+        idempotency_key: str | None = IdempotencyKey("Required."),
     ):
-        order = selectors.order_get(number=number)
-        payment_review_resolve(order_id=order.pk, actor=request.user, note=payload.note)
-        return self._out(order)
+        return self._idempotent(
+            request,
+            action="review_resolved",
+            number=number,
+            payload=payload,
+            key=idempotency_key,
+            call=lambda order: payment_review_resolve(
+                order_id=order.pk, actor=request.user, note=payload.note
+            ),
+        )
 
     @route.post(
         "/{number}/ship",
-        response={200: StaffOrderOut, **STAFF_ERRORS},
+        response={200: StaffOrderOut, **STAFF_WRITE_ERRORS},
         permissions=perm("orders.change_order"),
-        summary="Ship with a tracking number (the customer is emailed)",
+        summary="Ship what is left with a tracking number (the customer is emailed)",
+        description=(
+            "The units not refunded ship (the email lists them); an order whose every unit was "
+            f"refunded is a 409 `nothing_to_ship`. {IDEMPOTENT}"
+        ),
     )
-    def ship(self, request: HttpRequest, number: Path[OrderNumber], payload: ShipIn):
-        order = selectors.order_get(number=number)
-        services.order_ship(
-            order_id=order.pk,
-            tracking_number=payload.tracking_number,
-            carrier=payload.carrier,
-            actor=request.user,
-            note=payload.note,
+    def ship(
+        self,
+        request: HttpRequest,
+        number: Path[OrderNumber],
+        payload: ShipIn,
+        idempotency_key: str | None = IdempotencyKey("Required."),
+    ):
+        return self._idempotent(
+            request,
+            action="ship",
+            number=number,
+            payload=payload,
+            key=idempotency_key,
+            call=lambda order: services.order_ship(
+                order_id=order.pk,
+                tracking_number=payload.tracking_number,
+                carrier=payload.carrier,
+                actor=request.user,
+                note=payload.note,
+            ),
         )
-        return self._out(order)
 
     @route.post(
         "/{number}/deliver",
-        response={200: StaffOrderOut, **STAFF_ERRORS},
+        response={200: StaffOrderOut, **STAFF_WRITE_ERRORS},
         permissions=perm("orders.change_order"),
+        description=IDEMPOTENT,
     )
-    def deliver(self, request: HttpRequest, number: Path[OrderNumber], payload: StaffNoteIn):
-        order = selectors.order_get(number=number)
-        services.order_deliver(order_id=order.pk, actor=request.user, note=payload.note)
-        return self._out(order)
+    def deliver(
+        self,
+        request: HttpRequest,
+        number: Path[OrderNumber],
+        payload: StaffNoteIn,
+        idempotency_key: str | None = IdempotencyKey("Required."),
+    ):
+        return self._idempotent(
+            request,
+            action="deliver",
+            number=number,
+            payload=payload,
+            key=idempotency_key,
+            call=lambda order: services.order_deliver(
+                order_id=order.pk, actor=request.user, note=payload.note
+            ),
+        )
 
     @route.post(
         "/{number}/cancel",
-        response={200: StaffOrderOut, **STAFF_ERRORS},
+        response={200: StaffOrderOut, **STAFF_WRITE_ERRORS},
         permissions=perm("orders.change_order"),
         summary="Cancel (pending payment or paid): stock returns, a paid order is refunded",
+        description=IDEMPOTENT,
     )
-    def cancel(self, request: HttpRequest, number: Path[OrderNumber], payload: StaffNoteIn):
-        order = selectors.order_get(number=number)
-        services.order_cancel(order_id=order.pk, actor=request.user, note=payload.note)
-        return self._out(order)
+    def cancel(
+        self,
+        request: HttpRequest,
+        number: Path[OrderNumber],
+        payload: StaffNoteIn,
+        idempotency_key: str | None = IdempotencyKey("Required."),
+    ):
+        return self._idempotent(
+            request,
+            action="cancel",
+            number=number,
+            payload=payload,
+            key=idempotency_key,
+            call=lambda order: services.order_cancel(
+                order_id=order.pk, actor=request.user, note=payload.note
+            ),
+        )
 
     @route.post(
         "/{number}/refund",
-        response={200: StaffOrderOut, **STAFF_ERRORS},
+        response={200: StaffOrderOut, **STAFF_WRITE_ERRORS},
         permissions=perm("orders.change_order"),
-        summary="Refund all or part of a paid, shipped or delivered order",
+        summary="Refund lines, shipping, an amount, or everything left",
+        description=(
+            "`lines: [{line_id, quantity}]` and `shipping` name what is refunded, and the money "
+            "follows from them (each unit at what the customer paid for it); `amount` alone is "
+            "money only; nothing named refunds everything left. `restock` returns exactly the "
+            "units named. 409 `refund_exceeds_quantity` names each line asked beyond what is "
+            "left of it; 409 `refund_exceeds_shipping`, `refund_exceeds_total`; 422 "
+            "`refund_lines_required` (restock without lines), `refund_line_not_found`, "
+            f"`refund_invalid`. {IDEMPOTENT}"
+        ),
     )
-    def refund(self, request: HttpRequest, number: Path[OrderNumber], payload: RefundIn):
-        order = selectors.order_get(number=number)
-        services.order_refund(
-            order_id=order.pk,
-            amount=payload.amount,
-            actor=request.user,
-            note=payload.note,
-            restock=payload.restock,
+    def refund(
+        self,
+        request: HttpRequest,
+        number: Path[OrderNumber],
+        payload: RefundIn,
+        idempotency_key: str | None = IdempotencyKey("Required: one per refund."),
+    ):
+        return self._idempotent(
+            request,
+            action="refund",
+            number=number,
+            payload=payload,
+            key=idempotency_key,
+            call=lambda order: services.order_refund(
+                order_id=order.pk,
+                lines=payload.units(),
+                shipping=payload.shipping,
+                amount=payload.amount,
+                actor=request.user,
+                note=payload.note,
+                restock=payload.restock,
+            ),
         )
-        return self._out(order)
 
 
 @api_controller("/staff/reports", tags=["staff: reports"], auth=JWTAuth())

@@ -40,6 +40,8 @@ def order_email_context(order: Order) -> dict[str, Any]:
                     or line.variant_name,
                     "sku": line.sku,
                     "quantity": line.quantity,
+                    "quantity_refunded": line.quantity_refunded,
+                    "quantity_remaining": line.quantity_remaining,
                     "unit_price": line.unit_price,
                     "line_total": line.line_total,
                 }

@@ -67,12 +67,16 @@ class Order(models.Model):
     tax_total = models.DecimalField(**MONEY, default=ZERO)
     grand_total = models.DecimalField(**MONEY)
     refunded_total = models.DecimalField(**MONEY, default=ZERO)
+    # The part of shipping_total given back (refunds name it; a full refund gives all of it).
+    shipping_refunded = models.DecimalField(**MONEY, default=ZERO)
     shipping_address = models.JSONField()
     billing_address = models.JSONField()
     coupon_code = models.CharField(max_length=40, blank=True)
     customer_note = models.CharField(max_length=500, blank=True)
     payment_provider = models.CharField(max_length=32)
     idempotency_key = models.CharField(max_length=255, blank=True)
+    # Where the checkout came from: unpaid orders are limited per address (ORDER_MAX_UNPAID).
+    client_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     tracking_number = models.CharField(max_length=100, blank=True)
     carrier = models.CharField(max_length=100, blank=True)
     placed_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -81,7 +85,8 @@ class Order(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Set in the transition that gives the stock back: a second return is impossible.
+    # When stock last came back: all of it with a cancellation (set once, which guards it), or
+    # the units a refund named (each unit is refunded, so returned, once: OrderLine).
     stock_returned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -114,6 +119,10 @@ class Order(models.Model):
                 condition=Q(refunded_total__lte=F("grand_total")), name="order_refund_lte_total"
             ),
             models.CheckConstraint(
+                condition=Q(shipping_refunded__gte=0, shipping_refunded__lte=F("shipping_total")),
+                name="order_shipping_refunded_in_range",
+            ),
+            models.CheckConstraint(
                 condition=Q(status__in=OrderStatus.values), name="order_status_valid"
             ),
         ]
@@ -122,6 +131,12 @@ class Order(models.Model):
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
             models.Index(fields=["placed_at"], name="order_placed"),
             models.Index(fields=["email"], name="order_email"),
+            # Counting a customer's unpaid orders at checkout (ORDER_MAX_UNPAID).
+            models.Index(
+                fields=["client_ip"],
+                condition=Q(status=OrderStatus.PENDING_PAYMENT),
+                name="order_unpaid_client_ip",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -144,11 +159,17 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(**MONEY)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(**MONEY)
+    # Units refunded so far (orders.services.order_refund, under the order's lock); the rest ship.
+    quantity_refunded = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_gte_1"),
+            models.CheckConstraint(
+                condition=Q(quantity_refunded__gte=0, quantity_refunded__lte=F("quantity")),
+                name="order_line_refunded_lte_quantity",
+            ),
             models.CheckConstraint(
                 condition=Q(line_total=F("unit_price") * F("quantity")),
                 name="order_line_total_adds_up",
@@ -158,6 +179,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+    @property
+    def quantity_remaining(self) -> int:
+        """Units not refunded: what ships, and what a refund may still name."""
+        return self.quantity - self.quantity_refunded
 
 
 class OrderEvent(models.Model):

@@ -20,8 +20,9 @@ from pydantic import Field, model_validator
 
 from api.schemas import Email, InputSchema, SingleLine
 from core.schemas import AddressSnapshot, CountryCode, Name, Phone
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderStatus
 from orders.state import CUSTOMER_CANCELLABLE
+from payments.state import OPEN_STATUSES
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Note = Annotated[SingleLine, Field(max_length=500)]
@@ -69,6 +70,14 @@ class CheckoutIn(InputSchema):
         None, description="Defaults to the shop's (`manual`)."
     )
     customer_note: Note = ""
+    expected_total: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = Field(
+        None,
+        description="The total the customer was shown; if a price moved since, the checkout "
+        "goes on only when this equals the new total (else 409 `price_changed`).",
+    )
+    accept_price_changes: bool = Field(
+        False, description="Go on whatever prices moved since the cart was shown."
+    )
 
     @model_validator(mode="after")
     def _one_of_each(self) -> CheckoutIn:
@@ -92,6 +101,7 @@ class OrderLineOut(Schema):
     unit_price: Decimal
     quantity: int
     line_total: Decimal
+    quantity_refunded: int = Field(description="Units refunded; the rest ship.")
 
 
 class PaymentOut(Schema):
@@ -101,8 +111,15 @@ class PaymentOut(Schema):
     currency: str
     refunded_amount: Decimal
     client_data: dict[str, Any] = Field(
-        description="What the client needs to pay: instructions (manual), a client secret..."
+        description="What the client needs to pay: instructions (manual), a client secret... "
+        "Empty once the payment can no longer be paid (succeeded, cancelled, the order cancelled)."
     )
+
+    @staticmethod
+    def resolve_client_data(payment) -> dict[str, Any]:
+        if payment.status not in OPEN_STATUSES or payment.order.status == OrderStatus.CANCELLED:
+            return {}
+        return payment.client_data or {}
 
 
 class HistoryOut(Schema):
@@ -273,6 +290,7 @@ class StaffOrderOut(OrderOut):
     user_id: int | None
     payment_provider: str
     idempotency_key: str
+    shipping_refunded: Decimal = Field(description="The part of shipping_total refunded.")
     stock_returned_at: datetime | None
     needs_review: bool = NeedsReview()
     review_reason: str = ReviewReason()
@@ -316,12 +334,47 @@ class ShipIn(InputSchema):
     note: Note = ""
 
 
+class RefundLineIn(InputSchema):
+    line_id: Id
+    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
 class RefundIn(InputSchema):
-    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = Field(
-        None, description="Part of the order; default: everything not refunded yet."
+    """Lines and quantities (and shipping) refunded, or an amount alone (money only), or nothing
+    named: everything not refunded yet. The money of lines and shipping is computed here."""
+
+    lines: list[RefundLineIn] | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="The units refunded, each line once: `{line_id, quantity}`.",
     )
-    restock: bool = Field(False, description="The goods came back: return their stock (once).")
+    shipping: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = Field(
+        None, description="Shipping given back, at most the shipping not refunded yet."
+    )
+    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = Field(
+        None,
+        description="Money only (a goodwill gesture): no goods, so no restock; not with `lines` "
+        "or `shipping`.",
+    )
+    restock: bool = Field(
+        False,
+        description="The goods came back: return the stock of exactly the units named (of "
+        "every unit left for a full refund); with `amount` or `shipping` alone, 422 "
+        "`refund_lines_required`.",
+    )
     note: Note = ""
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> RefundIn:
+        ids = [line.line_id for line in self.lines or ()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("Name each line once.")
+        return self
+
+    def units(self) -> dict[int, int] | None:
+        """line id -> units, as orders.services.order_refund takes them."""
+        return {line.line_id: line.quantity for line in self.lines} if self.lines else None
 
 
 # -- reports --------------------------------------------------------------------------------------

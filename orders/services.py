@@ -9,7 +9,7 @@ provider calls) are tasks enqueued after the commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,11 +19,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from api.errors import InvalidInput
-from api.money import quantize
 from cart.models import Coupon, CouponRedemption
 from orders import state, tasks
-from orders.errors import InvalidTransition, RefundInvalid, RefundTooLarge
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.errors import InvalidTransition, NothingToShip, RefundLinesRequired
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from orders.refunds import RefundPlan, refund_plan
 from payments import tasks as payment_tasks
 from payments.providers import get_provider, provider_names
 from products.models import StockReason
@@ -181,6 +181,8 @@ def order_mark_paid(
 def order_ship(
     *, order_id: int, tracking_number: str, carrier: str = "", actor: Any = None, note: str = ""
 ) -> Order:
+    """-> shipped, with what is left of the order: the units not refunded (the email lists
+    them); an order with nothing left to ship is a 409 `nothing_to_ship`."""
     tracking_number = tracking_number.strip()
     if not tracking_number:
         raise InvalidInput.for_field(
@@ -193,7 +195,14 @@ def order_ship(
         note=note,
         fields={"tracking_number": tracking_number, "carrier": carrier.strip()},
         data={"tracking_number": tracking_number, "carrier": carrier.strip()},
+        check=_something_to_ship,
     )
+
+
+def _something_to_ship(order: Order) -> None:
+    """What ships is what is left: an order whose every unit was refunded ships nothing (409)."""
+    if not order.lines.filter(quantity_refunded__lt=F("quantity")).exists():
+        raise NothingToShip(details={"number": order.number, "status": order.status})
 
 
 @transaction.atomic
@@ -286,56 +295,89 @@ def order_cancel_by_customer(*, order_id: int, user: Any = None, note: str = "")
 def order_refund(
     *,
     order_id: int,
+    lines: Mapping[int, int] | None = None,
+    shipping: Decimal | None = None,
     amount: Decimal | None = None,
     actor: Any = None,
     note: str = "",
     restock: bool = False,
     via_provider: bool = True,
 ) -> Order:
-    """Refund all (default) or part of a paid, shipped or delivered order: the order becomes
-    `refunded` (all of it is back) or `partially_refunded`, refunded_total grows, and the
-    provider gives the money back (task). `restock` returns every line's stock (reason
-    `return`, once per order). `via_provider=False` books a refund the provider already made
+    """Refund part or all of a paid, shipped or delivered order, once per unit.
+
+    `lines` (line id -> units) and `shipping` name what is refunded, and the money follows from
+    them; `amount` alone is money only (a goodwill gesture, no units); nothing named refunds
+    everything left (orders/refunds.py has the arithmetic). The lines are read under the order's
+    row lock and their refunded units written in the same transaction, so two refunds racing for
+    the last unit give one refund and one 409. The order becomes `refunded` (all the money is
+    back) or `partially_refunded`; the units left still ship. `restock` returns exactly the units
+    named (a full refund: every unit left), one StockMovement per line (reason `return`); with
+    an amount or shipping alone it is a 422, since nothing named came back. The provider gives
+    the money back (task); `via_provider=False` books a refund the provider already made
     (Stripe's dashboard): no provider call."""
+    if restock and (amount is not None or (shipping is not None and not lines)):
+        raise RefundLinesRequired()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        remaining = order.grand_total - order.refunded_total
-        amount = quantize(amount) if amount is not None else remaining
-        if amount <= 0:
-            raise RefundInvalid()
-        if amount > remaining:
-            raise RefundTooLarge(details={"requested": str(amount), "remaining": str(remaining)})
-        target = S.REFUNDED if amount == remaining else S.PARTIALLY_REFUNDED
+        order_lines = list(order.lines.order_by("id"))  # re-read under the lock
+        plan = refund_plan(
+            order=order, lines=order_lines, units=lines, shipping=shipping, amount=amount
+        )
+        target = S.REFUNDED if plan.complete else S.PARTIALLY_REFUNDED
+        fields = {
+            "refunded_total": order.refunded_total + plan.amount,
+            "shipping_refunded": order.shipping_refunded + plan.shipping,
+        }
+        data = _refund_data(order_lines, plan, restock=restock)
         if order.status == target:
-            # A further partial refund: money only, the status stays.
-            order.refunded_total += amount
-            order.save(update_fields=["refunded_total"])
+            # A further partial refund: the status stays.
+            for name, value in fields.items():
+                setattr(order, name, value)
+            order.save(update_fields=list(fields))
             event = OrderEvent.objects.create(
                 order=order,
                 kind=OrderEvent.Kind.PAYMENT,
                 actor_type=actor_type_of(actor),
                 actor=actor if getattr(actor, "pk", None) else None,
                 note=note[:500],
-                data={"refund": str(amount)},
+                data=data,
             )
         else:
             order = order_transition(
-                order_id=order_id,
-                to=target,
-                actor=actor,
-                note=note,
-                fields={"refunded_total": order.refunded_total + amount},
-                data={"refund": str(amount)},
+                order_id=order_id, to=target, actor=actor, note=note, fields=fields, data=data
             )
             event = order.events.order_by("-id").first()
-        if restock and order.stock_returned_at is None:
-            _restock(order, actor=actor)
+        for line_id, units in plan.units.items():
+            OrderLine.objects.filter(pk=line_id).update(
+                quantity_refunded=F("quantity_refunded") + units
+            )
+        if restock and plan.named:
+            returned = [
+                (line, plan.named[line.pk]) for line in order_lines if line.pk in plan.named
+            ]
+            _restock(order, returned, actor=actor)
         tasks.order_refunded_send_task.delay_on_commit(order.pk, event.pk)
         if via_provider:
             payment_tasks.payment_refund_task.delay_on_commit(
-                order.pk, str(amount), f"event-{event.pk}", restock
+                order.pk, str(plan.amount), f"event-{event.pk}", restock
             )
     return order
+
+
+def _refund_data(lines: list[OrderLine], plan: RefundPlan, *, restock: bool) -> dict[str, Any]:
+    """What the refund's event keeps: the money, the units named, the shipping, the restock."""
+    skus = {line.pk: line.sku for line in lines}
+    data: dict[str, Any] = {"refund": str(plan.amount)}
+    if plan.named:
+        data["lines"] = [
+            {"line_id": pk, "sku": skus[pk], "quantity": units}
+            for pk, units in sorted(plan.named.items())
+        ]
+    if plan.shipping:
+        data["shipping"] = str(plan.shipping)
+    if restock:
+        data["restock"] = True
+    return data
 
 
 def order_refund_failed(
@@ -415,11 +457,14 @@ def order_payment_review_resolved(
     )
 
 
-def _restock(order: Order, *, actor: Any) -> None:
-    """The goods came back with a refund: stock returns once (stock_returned_at guards it)."""
+def _restock(order: Order, returned: list[tuple[OrderLine, int]], *, actor: Any) -> None:
+    """The units a refund named came back: each line's stock returns by exactly those units,
+    one StockMovement per line (reason `return`); each unit once, since a unit is refunded once
+    (the line's quantity_refunded, under the order's lock)."""
     changes = [
-        StockChange(line.variant_id, delta=line.quantity)
-        for line in order.lines.filter(variant__isnull=False).order_by("variant_id")
+        StockChange(line.variant_id, delta=units)
+        for line, units in sorted(returned, key=lambda item: item[0].variant_id or 0)
+        if line.variant_id is not None
     ]
     if changes:
         stock_adjust_many(
@@ -446,11 +491,16 @@ def order_note_add(*, order_id: int, note: str, actor: Any = None) -> OrderEvent
 # -- expiry ---------------------------------------------------------------------------------------
 
 
-def orders_cancel_unpaid(*, now=None, limit: int = 500) -> list[str]:
+def orders_cancel_unpaid(
+    *, now=None, limit: int = 500, may_cancel: Callable[[int], bool] | None = None
+) -> list[str]:
     """Cancel orders still pending payment longer than their provider's hold (a card payment:
     ORDER_PAYMENT_TIMEOUT; a bank transfer: days; cash on delivery: never); their stock
-    returns. Safe to run twice or beside a customer's cancel: each order is re-checked under its
-    lock, and one already cancelled or paid is skipped."""
+    returns. `may_cancel(order_id)` is asked first, outside any lock (the beat task passes
+    payments.services.payment_expiry_check: the payment re-read at its provider, so a payment
+    still processing is not cancelled and one that succeeded pays the order instead). Safe to
+    run twice or beside a customer's cancel: each order is re-checked under its lock, and one
+    already cancelled or paid is skipped."""
     now = now or timezone.now()
     overdue = Q()
     holds: dict[str, timedelta] = {}
@@ -473,6 +523,8 @@ def orders_cancel_unpaid(*, now=None, limit: int = 500) -> list[str]:
 
     cancelled = []
     for order_id, provider in candidates:
+        if may_cancel is not None and not may_cancel(order_id):
+            continue
         minutes = int(holds[provider].total_seconds() // 60)
         try:
             order = order_cancel(

@@ -98,9 +98,11 @@ def refund_failed_alert_send_task(event_id: int) -> int:
 
 @shared_task(name="maintenance.cancel_unpaid_orders")
 def orders_cancel_unpaid_task(limit: int = 500) -> int:
+    """Beat: cancel the unpaid orders past their hold, each one's payment re-read first."""
     from orders.services import orders_cancel_unpaid
+    from payments.services import payment_expiry_check
 
-    return len(orders_cancel_unpaid(limit=limit))
+    return len(orders_cancel_unpaid(limit=limit, may_cancel=payment_expiry_check))
 
 
 @shared_task(name="maintenance.purge_stale_carts")

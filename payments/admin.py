@@ -6,13 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from unfold.admin import ModelAdmin
-from unfold.dataclasses import ActionDialog
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
+from api.admin_actions import after_dialog, confirm
 from api.errors import ApiError
 from payments import services
 from payments.models import Payment, Refund, RefundStatus, WebhookEvent
@@ -140,21 +140,18 @@ class RefundAdmin(ReadOnlyAdmin):
         permissions=["change"],
         url_path="confirm",
         # A form that posts: following a link never records money as sent.
-        dialog=ActionDialog(
-            title="Confirm this refund was sent?",
-            description="Only once the money went back to the customer: it is then counted as "
-            "refunded and the order's log says who confirmed it.",
+        dialog=confirm(
+            "Confirm this refund was sent?",
+            "Only once the money went back to the customer: it is then counted as refunded and "
+            "the order's log says who confirmed it.",
+            "Confirm sent",
             form_class=ConfirmRefundForm,
-            form_submit_text="Confirm sent",
         ),
     )
     def confirm_one(self, request: HttpRequest, form, object_id: str) -> HttpResponse:
         note = form.cleaned_data.get("note", "") if form is not None else ""
         self._confirm(request, [int(object_id)], note or "confirmed in the admin")
-        page = reverse("admin:payments_refund_change", args=[object_id])
-        if request.headers.get("HX-Request"):
-            return HttpResponse(headers={"HX-Redirect": page})
-        return HttpResponseRedirect(page)
+        return after_dialog(request, reverse("admin:payments_refund_change", args=[object_id]))
 
 
 @admin.register(WebhookEvent)

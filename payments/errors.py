@@ -13,6 +13,10 @@ class PaymentProviderUnknown(NotFound):
     code, message = "payment_provider_unknown", "No such payment provider."
 
 
+class PaymentOrderCancelled(Conflict):
+    code, message = "order_cancelled", "The order was cancelled: nothing is to be paid."
+
+
 class PaymentNotManual(Conflict):
     code = "payment_not_manual"
     message = "Only orders paid offline (bank transfer, cash on delivery) are marked paid by hand."

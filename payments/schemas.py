@@ -10,6 +10,7 @@ from django.conf import settings
 from ninja import Field, Schema
 
 from api.schemas import InputSchema, SingleLine
+from orders.models import OrderStatus
 from payments.models import Payment, PaymentStatus, Refund
 from payments.providers import get_provider
 from payments.state import OPEN_STATUSES
@@ -41,6 +42,14 @@ class ProvidersOut(Schema):
     providers: list[ProviderOut]
 
 
+def _payable_data(payment: Payment) -> dict[str, Any]:
+    """What paying needs, only while the payment may still be paid: never for a cancelled order
+    (its payment's cancel may not have reached the provider yet)."""
+    if payment.status not in OPEN_STATUSES or payment.order.status == OrderStatus.CANCELLED:
+        return {}
+    return payment.client_data or {}
+
+
 class OrderPaymentOut(Schema):
     """The order's latest Payment as its customer sees it: what paying needs only while it may
     still be paid (payments.state.OPEN_STATUSES)."""
@@ -62,13 +71,11 @@ class OrderPaymentOut(Schema):
 
     @staticmethod
     def resolve_client_secret(payment: Payment) -> str | None:
-        if payment.status not in OPEN_STATUSES:
-            return None
-        return (payment.client_data or {}).get("client_secret")
+        return _payable_data(payment).get("client_secret")
 
     @staticmethod
     def resolve_client_data(payment: Payment) -> dict[str, Any]:
-        return (payment.client_data or {}) if payment.status in OPEN_STATUSES else {}
+        return _payable_data(payment)
 
     @staticmethod
     def resolve_failure_message(payment: Payment) -> str | None:

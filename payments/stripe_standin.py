@@ -163,6 +163,13 @@ class StripeStandin:
             )
             return dict(intent)
 
+    def processing(self, intent_id: str) -> dict:
+        """The payment is under way (a bank debit clearing): neither paid nor failed yet."""
+        with self.lock:
+            intent = self.state.intents[intent_id]
+            intent.update(status="processing", last_payment_error=None)
+            return dict(intent)
+
     def decline(self, intent_id: str, message: str = "Your card was declined.") -> dict:
         with self.lock:
             intent = self.state.intents[intent_id]

@@ -6,9 +6,12 @@ recorded and never sent. Only after that does a job become a FailedTask, and rec
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from celery import shared_task
+
+logger = logging.getLogger("payments.tasks")
 
 # Capped exponential backoff with jitter: 30 s doubling to at most 30 min (below the Redis
 # broker's visibility timeout), 16 attempts: about three to five and a half hours in all.
@@ -59,3 +62,13 @@ def payments_reconcile_task(limit: int | None = None) -> dict:
     from payments.services import payments_reconcile
 
     return payments_reconcile(limit=limit)
+
+
+@shared_task(name="maintenance.prune_webhook_events")
+def webhook_events_prune_task() -> int:
+    """Daily (beat): processed webhook events older than WEBHOOK_EVENT_KEEP_DAYS."""
+    from payments.services.webhooks import webhook_events_prune
+
+    deleted = webhook_events_prune()
+    logger.info("pruned", extra={"table": "webhook events", "deleted": deleted})
+    return deleted

@@ -9,27 +9,29 @@ import csv
 import io
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Model, Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminTextInputWidget
 
 from api.errors import ApiError
-from products import services
+from products import imports, services
 from products.attribute_values import fill_typed_value
 from products.attributes import definitions_for_category
-from products.csv_io import MODES, export_rows, import_csv
+from products.csv_io import export_rows, import_csv
+from products.errors import CatalogImportDuplicate
 from products.models import (
     AttributeDefinition,
     Brand,
+    CatalogImport,
     Category,
     Product,
     ProductAttributeValue,
@@ -625,28 +627,59 @@ class ProductAdmin(ServiceSavedAdmin):
 
     @action(description="Import CSV", url_path="import-csv", permissions=["add", "change"])
     def import_csv(self, request: HttpRequest):
-        form = CsvImportForm(request.POST or None, request.FILES or None)
+        """A dry run of a small file is answered here; anything else becomes a CatalogImport,
+        applied by the catalog.import task and shown with its progress (products/imports.py)."""
+        form = CsvImportForm(request.POST or None, request.FILES or None, user=request.user)
         report = None
         if request.method == "POST" and form.is_valid():
-            text = io.StringIO(form.cleaned_data["file"].read().decode("utf-8-sig"))
-            with transaction.atomic():
-                report = import_csv(
-                    text,
-                    dry_run=form.cleaned_data["dry_run"],
-                    mode=form.cleaned_data["mode"],
-                    actor=request.user,
-                    reference=f"admin import {form.cleaned_data['file'].name}"[:100],
+            data, file = form.cleaned_data, form.cleaned_data["file"]
+            try:
+                content = imports.read_upload(file)
+                if data["dry_run"] and (
+                    imports.data_rows(content) <= settings.CATALOG_IMPORT_INLINE_MAX_ROWS
+                ):
+                    report = import_csv(
+                        io.StringIO(content),
+                        dry_run=True,
+                        mode=data["mode"],
+                        stock=data["stock"],
+                        actor=request.user,
+                        reference=f"admin import {file.name}"[:100],
+                    )
+                else:
+                    job = imports.catalog_import_create(
+                        filename=file.name,
+                        content=content,
+                        actor=request.user,
+                        mode=data["mode"],
+                        stock=data["stock"],
+                        dry_run=data["dry_run"],
+                    )
+            except CatalogImportDuplicate as exc:
+                existing = exc.details.get("import_id")
+                link = reverse("admin:products_catalogimport_change", args=[existing])
+                self.message_user(
+                    request,
+                    format_html('{} <a href="{}">Import #{}</a>.', exc.message, link, existing),
+                    messages.ERROR,
                 )
-            level = messages.SUCCESS if not report.errors else messages.WARNING
-            self.message_user(request, report.summary(), level)
-            if report.applied and not report.errors:
-                return redirect(reverse("admin:products_product_changelist"))
+            except ApiError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                if report is None:
+                    self.message_user(
+                        request, f"{job.filename}: {job.rows_total} rows queued.", messages.SUCCESS
+                    )
+                    return redirect(reverse("admin:products_catalogimport_change", args=[job.pk]))
+                level = messages.SUCCESS if not report.errors else messages.WARNING
+                self.message_user(request, report.summary(), level)
         context = {
             **self.admin_site.each_context(request),
             "title": "Import products from CSV",
             "form": form,
             "report": report,
             "opts": self.model._meta,
+            "inline_max_rows": settings.CATALOG_IMPORT_INLINE_MAX_ROWS,
         }
         return TemplateResponse(request, "admin/products/product/import_csv.html", context)
 
@@ -658,12 +691,121 @@ class CsvImportForm(forms.Form):
         help_text="UTF-8 CSV in the export's format.", widget=UnfoldAdminFileFieldWidget
     )
     dry_run = forms.BooleanField(required=False, initial=True, help_text="Report only.")
-    mode = forms.ChoiceField(
-        choices=[
-            (m, {"atomic": "All rows or none", "valid": "Apply the valid rows"}[m]) for m in MODES
-        ],
-        initial="atomic",
+    mode = forms.ChoiceField(choices=CatalogImport.MODES, initial="atomic")
+    stock = forms.ChoiceField(
+        choices=CatalogImport.STOCK,
+        initial="ignore",
+        help_text="The stock_quantity column: left alone (a file exported earlier cannot undo "
+        "the sales since), set as the level, or added. Changes go to the stock ledger.",
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_stock(self) -> str:
+        stock = self.cleaned_data["stock"]
+        if stock != "ignore" and not self.user.has_perm("products.adjust_stock"):
+            raise ValidationError("You may not change stock levels.")
+        return stock
+
+
+@admin.register(CatalogImport)
+class CatalogImportAdmin(ModelAdmin):
+    """The admin's catalog imports (Products -> Import CSV), read-only: options, progress and
+    the rows that changed something or failed."""
+
+    change_form_template = "admin/products/catalogimport/change_form.html"
+    list_display = [
+        "filename",
+        "status",
+        "progress",
+        "stock",
+        "mode",
+        "dry_run",
+        "rows_failed",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "stock", "dry_run"]
+    search_fields = ["filename", "sha256"]
+    list_select_related = ["created_by"]
+    exclude = ["content", "results"]
+    readonly_fields = [
+        "filename",
+        "status",
+        "progress",
+        "summary",
+        "mode",
+        "stock",
+        "dry_run",
+        "created_by",
+        "rows_total",
+        "rows_failed",
+        "rows_unchanged",
+        "products_created",
+        "products_updated",
+        "variants_created",
+        "variants_updated",
+        "stock_changes",
+        "stopped_at",
+        "error",
+        "created_at",
+        "started_at",
+        "processed_at",
+        "sha256",
+        "row_results",
+    ]
+
+    def get_queryset(self, request):
+        # The file and its results can run to megabytes: no page shows the file, the list
+        # shows no results either.
+        listing = getattr(request.resolver_match, "url_name", "").endswith("_changelist")
+        return super().get_queryset(request).defer("content", *(["results"] if listing else []))
+
+    def has_add_permission(self, request) -> bool:
+        return False  # through Products -> Import CSV, which checks the file
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @display(description="Progress")
+    def progress(self, obj: CatalogImport) -> str:
+        if obj.status != CatalogImport.Status.RUNNING:
+            return obj.get_status_display()
+        stage = obj.get_stage_display() or "Starting"
+        return format_html(
+            '{}: {} of {} rows <progress value="{}" max="{}"></progress>',
+            stage,
+            obj.rows_done,
+            obj.rows_total,
+            obj.rows_done,
+            max(obj.rows_total, 1),
+        )
+
+    @display(description="Rows that changed or failed")
+    def row_results(self, obj: CatalogImport) -> str:
+        if not obj.results:
+            return "-"
+        return format_html(
+            "<table><tr><th>Line</th><th>SKU</th><th>Result</th><th>Errors</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        result["line"],
+                        result["sku"],
+                        result["status"],
+                        "; ".join(
+                            f"{e['field']}: {e['message']}" if e["field"] else e["message"]
+                            for e in result.get("errors", [])
+                        ),
+                    )
+                    for result in sorted(obj.results, key=lambda r: r["line"])[:1000]
+                ),
+            ),
+        )
 
 
 class VariantAttributeValueInline(TabularInline):

@@ -9,7 +9,11 @@ schemas' (ProductListItemOut, ProductDetailOut, ...): products/tests hold them t
 
 1. The route parses the request: filters and page as Ninja validated them, plus a PageUrl (the
    query string's pairs and the page's own URL, for the links and the cache key).
-2. The answer is read from the cache when its tokens still hold; else built and stored.
+2. The answer is read from the cache when its tokens still hold; else built and stored. The
+   routes mark these reads safe for the read replica (api/db_router.py); a build that will be
+   stored under tokens runs inside api.cache.fill_reads(stamp), so it reads the replica only
+   once that has replayed the writes the tokens announced, else the primary: a lagging replica
+   never leaves an old answer under a new token.
 3. Nothing here reads the request or the rate limiter: the deferred count is api/cache.py's.
 """
 
@@ -354,7 +358,8 @@ def product_detail_json(slug: str) -> bytes:
     product_id = _visible_product_id(slug)
     # Tokens read before the rows: a write committed meanwhile leaves this entry stale.
     stamp = versioned.versions_get([STRUCTURE_VERSION, product_version(product_id)])
-    body = _detail_bytes(product_id, slug)
+    with versioned.fill_reads(stamp):
+        body = _detail_bytes(product_id, slug)
     versioned.entry_set(key, stamp, body, ttl, meta=product_id)
     _remember(slug, product_id)
     return body

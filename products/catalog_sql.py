@@ -5,14 +5,16 @@ Why not the ORM here: building and compiling these querysets (subqueries, JSON a
 more Python time than the database took to run them, on every uncached request (measured with
 bench/run.py). Each statement is built once at import from the models' table names; the
 filters of the product list stay in the ORM (they vary per request) and only pick ids.
+
+Every statement here reads, through api.db_router.read_cursor(): on the replica when the caller
+marked the read safe (the public routes do, products/controllers/public.py), else the primary.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
-
+from api.db_router import read_cursor
 from products.models import ReviewStatus
 from products.visibility import TABLES, VISIBLE_SQL
 
@@ -149,13 +151,13 @@ VARIANT_FIELDS = (
 
 
 def _rows(sql: str, params: list[Any], fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(sql, params)
         return [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
 
 
 def visible_product_id(slug: str) -> int | None:
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(VISIBLE_ID_BY_SLUG, [slug])
         row = cursor.fetchone()
     return row[0] if row else None
@@ -269,7 +271,7 @@ class ListQuery:
         return " AND ".join(self.where)
 
     def count(self) -> int:
-        with connection.cursor() as cursor:
+        with read_cursor() as cursor:
             cursor.execute(f"SELECT count(*) {_FROM} WHERE {self._where()}", self.params)
             return cursor.fetchone()[0]
 

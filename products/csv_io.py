@@ -3,25 +3,47 @@
 Columns: product_slug, product_name, description, category_slug, brand_slug, base_price,
 is_active, is_featured, sku, variant_name, price, compare_at_price, stock_quantity,
 low_stock_threshold, variant_is_active, is_default, position, then one `attr:<code>` column per
-attribute (product attributes repeat on each row of their product). An export imports back to the
-same catalog; images are not part of the file.
+attribute code (product attributes repeat on each row of their product). An export imports back
+into the catalog it came from changing nothing; images are not part of the file.
 
-Import matches products by slug and variants by SKU (creating what is missing, never deleting).
+Import matches products by slug and variants by SKU, creating what is missing and never deleting
+(docs/architecture.md §8, "The CSV importer reads rows into the services"):
+
+1. The file is read whole: a header with an unknown column is refused before any row; a row
+   without a product slug, with more cells than columns, or repeating a SKU is reported.
+2. Rows are grouped by product, and the products cut into batches of
+   CATALOG_IMPORT_BATCH_PRODUCTS in file order. Each batch is one short transaction that locks
+   its products' variants, then the products, each in primary-key order, and reads them under
+   the locks: a checkout locks variants in that order and then, through its order lines'
+   foreign keys, their products, so an import and a checkout never wait for each other in a
+   circle.
+3. Each row is compared with the catalog. An unchanged row calls no service and writes nothing
+   (counted, not listed); a changed one goes through the services (product_create /
+   product_update, variant_create / variant_update) in a savepoint of its own, so an import
+   keeps every rule the API and the admin keep.
+4. Stock is left alone unless asked: with stock="ignore" (the default) stock_quantity is not
+   read, so a file exported an hour ago cannot undo the sales since; "set" makes the cell the
+   level and "delta" adds it (a signed number), through stock_adjust_many (reason import).
+5. Modes: "valid" commits each batch's valid rows and reports the others. "atomic" first runs
+   every batch as a dry run and applies only a file without errors, batch by batch; a row that
+   fails only then (the catalog changed in between) rolls its batch back and stops the import
+   there, the batches before it applied (report.stopped_at). A dry run rolls every batch back.
+
 A blank cell keeps the current value, except where blank is a value of its own: price (the base
-price), compare_at_price and brand_slug (none), and attr:* cells (no value; each row gives the
-full set of its attributes). Modes: "atomic" applies every row or
-none; "valid" applies the valid rows and reports the others. A dry run reports and rolls back.
+price), compare_at_price and brand_slug (none), and attr:* cells (no value). An attribute code
+without a column in the file keeps its values.
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import transaction
 from tqdm import tqdm
 
@@ -38,6 +60,7 @@ from products.models import (
     Variant,
     VariantAttributeValue,
 )
+from products.services import StockChange
 
 PRODUCT_COLUMNS = [
     "product_slug",
@@ -64,6 +87,9 @@ COLUMNS = PRODUCT_COLUMNS + VARIANT_COLUMNS
 ATTR_PREFIX = "attr:"
 REQUIRED_COLUMNS = {"product_slug", "sku"}
 MODES = ("atomic", "valid")
+STOCK_MODES = ("ignore", "set", "delta")
+# What a batch does: read and roll back (a dry run, atomic mode's check), or commit.
+VALIDATING, APPLYING = "validating", "applying"
 EXPORT_CHUNK = 500
 
 
@@ -165,31 +191,60 @@ class RowError:
 
 @dataclass
 class ImportReport:
+    """What an import did (or, in a dry run, would do). `results` lists the rows that changed
+    something or failed, one dict each (line, sku, status created / updated / error, errors);
+    unchanged rows are only counted."""
+
     rows: int = 0
     products_created: int = 0
     products_updated: int = 0
     variants_created: int = 0
     variants_updated: int = 0
     stock_changes: int = 0
+    rows_unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
     applied: bool = False
     dry_run: bool = False
     mode: str = "atomic"
+    stock: str = "ignore"
+    stage: str = ""  # the last pass run: VALIDATING, or APPLYING once batches commit
+    stopped_at: int | None = None
 
     @property
     def rows_failed(self) -> int:
         return len({error.line for error in self.errors})
 
-    def summary(self) -> str:
+    def summary(self, rows_failed: int | None = None) -> str:
         verb = (
             "would change" if self.dry_run else ("changed" if self.applied else "changed nothing")
         )
-        return (
-            f"{self.rows} rows, {self.rows_failed} with errors; {verb}: "
+        failed = self.rows_failed if rows_failed is None else rows_failed
+        text = (
+            f"{self.rows} rows, {failed} with errors; {verb}: "
             f"{self.products_created} products created, {self.products_updated} updated, "
             f"{self.variants_created} variants created, {self.variants_updated} updated, "
             f"{self.stock_changes} stock changes"
         )
+        if self.rows_unchanged:
+            text += f"; {self.rows_unchanged} rows unchanged"
+        if self.stopped_at is not None:
+            text += f"; stopped at line {self.stopped_at}: it and the rows after it not imported"
+        return text
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """One batch of an import finished: what import_csv's on_batch receives. A committed batch
+    calls it inside its transaction (what the callback writes commits with the batch, so a
+    resumed import knows exactly which batches are in); a rolled-back one, after the rollback."""
+
+    stage: str  # VALIDATING or APPLYING
+    number: int  # batches of this stage done, skipped ones included
+    batches: int
+    rows_done: int
+    results: list[dict[str, Any]]
+    committed: bool
 
 
 class RowInvalid(Exception):
@@ -198,7 +253,8 @@ class RowInvalid(Exception):
 
 
 class _Rollback(Exception):
-    pass
+    def __init__(self, results: list[dict[str, Any]] | None = None):
+        self.results = results or []
 
 
 def _bool(raw: str, name: str) -> bool:
@@ -268,43 +324,128 @@ def _row_errors(exc: ApiError, columns: dict[str, str], default: str) -> RowInva
     return RowInvalid(errors or [(default, exc.message)])
 
 
+def _changed(current: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose value differs from `current`'s."""
+    return {name: value for name, value in fields.items() if getattr(current, name) != value}
+
+
+Group = tuple[str, list[tuple[int, dict[str, str]]]]  # a product slug and its (line, row)s
+
+
 class _Importer:
     """Reads rows into the catalog services' arguments: products through product_create /
     product_update, variants through variant_create / variant_update, stock through
-    stock_adjust (reason import), so an import keeps every rule the API and the admin keep."""
+    stock_adjust_many (reason import), so an import keeps every rule the API and the admin keep.
+    A row that would change nothing calls none of them."""
 
-    def __init__(self, *, actor: Any, reference: str, report: ImportReport):
+    def __init__(
+        self, *, actor: Any, reference: str, report: ImportReport, stock: str, header: list[str]
+    ):
         self.actor = actor
         self.reference = reference[:100]
         self.report = report
-        self.categories = {c.slug: c for c in Category.objects.all()}
+        self.stock_mode = stock
+        self.attribute_codes = [n[len(ATTR_PREFIX) :] for n in header if n.startswith(ATTR_PREFIX)]
+        self.categories = {c.pk: c for c in Category.objects.all()}
+        self.category_slugs = {c.slug: c for c in self.categories.values()}
         self.brands = {b.slug: b for b in Brand.objects.all()}
         self.definitions_cache: dict[int, dict[str, AttributeDefinition]] = {}
-        self.touched: set[int] = set()
 
-    def definitions(self, category: Category) -> dict[str, AttributeDefinition]:
-        if category.pk not in self.definitions_cache:
-            self.definitions_cache[category.pk] = definitions_for_category(category)
-        return self.definitions_cache[category.pk]
+    def definitions(self, category_id: int) -> dict[str, AttributeDefinition]:
+        if category_id not in self.definitions_cache:
+            category = self.categories[category_id]
+            self.definitions_cache[category_id] = definitions_for_category(category)
+        return self.definitions_cache[category_id]
 
     def error(self, line: int, name: str, message: str) -> None:
         self.report.errors.append(RowError(line, name, message))
+        self.batch_errors.setdefault(line, []).append({"field": name, "message": message})
 
-    # One product: its first row carries the product fields; every row is one variant.
-    def product_group(self, rows: list[tuple[int, dict[str, str]]]) -> None:
-        first_line, first = rows[0]
+    # -- one batch: one transaction, opened by the caller ----------------------------------------
+    def batch(self, groups: list[Group]) -> list[dict[str, Any]]:
+        """Import the batch's products; the results of its rows that changed or failed (the
+        unchanged ones are counted in the report)."""
+        self.batch_errors: dict[int, list[dict[str, str]]] = {}
+        self.outcomes: dict[int, str] = {}
+        self.lock([slug for slug, _rows in groups], [row for _s, rows in groups for row in rows])
+        for slug, rows in groups:
+            self.group(slug, rows)
+        results = []
+        for _slug, rows in groups:
+            for line, row in rows:
+                sku = (row.get("sku") or "").strip().upper()
+                if line in self.batch_errors:
+                    results.append(
+                        {
+                            "line": line,
+                            "sku": sku,
+                            "status": "error",
+                            "errors": self.batch_errors[line],
+                        }
+                    )
+                elif line in self.outcomes:
+                    results.append({"line": line, "sku": sku, "status": self.outcomes[line]})
+                else:
+                    self.report.rows_unchanged += 1
+        return results
+
+    def lock(self, slugs: list[str], rows: list[tuple[int, dict[str, str]]]) -> None:
+        """Lock the batch's variants, then its products, each in primary-key order (the order a
+        checkout takes them in), and read what the rows are compared with under the locks."""
+        ids = list(Product.objects.filter(slug__in=slugs).values_list("pk", flat=True))
+        self.variants = {
+            variant.sku: variant
+            for variant in Variant.objects.select_for_update(of=("self",))
+            .filter(product_id__in=ids)
+            .order_by("pk")
+        }
+        self.products = {
+            product.slug: product
+            for product in Product.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        self.product_values: dict[int, dict[str, str]] = defaultdict(dict)
+        for pid, code, text in ProductAttributeValue.objects.filter(product_id__in=ids).values_list(
+            "product_id", "definition__code", "value_text"
+        ):
+            self.product_values[pid][code] = text
+        self.variant_values: dict[int, dict[str, str]] = defaultdict(dict)
+        for vid, code, text in VariantAttributeValue.objects.filter(
+            variant__product_id__in=ids
+        ).values_list("variant_id", "definition__code", "value_text"):
+            self.variant_values[vid][code] = text
+        skus = {(row.get("sku") or "").strip().upper() for _line, row in rows} - set(self.variants)
+        # SKUs of products outside the batch: refused, not locked.
+        self.foreign = set(Variant.objects.filter(sku__in=skus).values_list("sku", flat=True))
+
+    # -- one product: its first row carries the product fields; every row is one variant ----------
+    def group(self, slug: str, rows: list[tuple[int, dict[str, str]]]) -> None:
+        counters = _counters(self.report)
         try:
             with transaction.atomic():
-                product, created, rows = self.product(first, rows)
+                self.product_group(slug, rows)
+        except (RowInvalid, ApiError) as exc:  # the whole product was rolled back
+            _restore(self.report, counters)
+            first_line = rows[0][0]
+            errors = exc.errors if isinstance(exc, RowInvalid) else [("", exc.message)]
+            for name, message in errors:
+                self.error(first_line, name, message)
+            for line, _row in rows[1:]:
+                self.outcomes.pop(line, None)
+                self.error(line, "product_slug", f"Not imported: line {first_line} failed.")
+            self.outcomes.pop(first_line, None)
+
+    def product_group(self, slug: str, rows: list[tuple[int, dict[str, str]]]) -> None:
+        first_line, first = rows[0]
+        try:
+            product, rows = self.product(slug, rows)
         except RowInvalid as exc:
             for name, message in exc.errors:
                 self.error(first_line, name, message)
             for line, _row in rows[1:]:
                 self.error(line, "product_slug", "Skipped: the product's first row is invalid.")
             return
-        self.touched.add(product.pk)
-        self.report.products_created += created
-        self.report.products_updated += not created
         for line, row in rows:
             conflicts = [
                 name
@@ -315,8 +456,7 @@ class _Importer:
                 self.error(line, conflicts[0], "Differs from the product's first row.")
                 continue
             try:
-                with transaction.atomic():
-                    self.variant(product, row)
+                self.variant(product, line, row)
             except RowInvalid as exc:
                 for name, message in exc.errors:
                     self.error(line, name, message)
@@ -336,7 +476,7 @@ class _Importer:
         if row.get("description", "").strip():
             fields["description"] = row["description"]
         if row.get("category_slug", "").strip():
-            category = self.categories.get(row["category_slug"].strip())
+            category = self.category_slugs.get(row["category_slug"].strip())
             if category is None:
                 errors.append(("category_slug", f"No category {row['category_slug']!r}."))
             else:
@@ -357,78 +497,117 @@ class _Importer:
             raise RowInvalid(errors)
         return fields
 
-    def attributes(self, row: dict[str, str], category_id: int, *, variant_level: bool):
-        """The row's attr: cells of one level, {code: value}, checked as the services check
-        them (products.attributes.validate_values). A code the category does not have is
-        reported with the variant's cells, on every row."""
-        definitions = self.definitions(self.category(category_id))
-        values = {}
-        for name, value in row.items():
-            if not name.startswith(ATTR_PREFIX) or value is None or not value.strip():
+    def attributes(
+        self,
+        row: dict[str, str],
+        category_id: int,
+        *,
+        variant_level: bool,
+        current: dict[str, str],
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """(the values to give the service, their canonical text by code) of one level: the
+        row's attr: cells, and the current values of codes the file has no column for,
+        checked as the services check them (products.attributes.validate_values). A code the
+        category does not have is reported with the variant's cells, on every row."""
+        definitions = self.definitions(category_id)
+        values = {code: text for code, text in current.items() if code not in self.attribute_codes}
+        for code in self.attribute_codes:
+            value = row.get(f"{ATTR_PREFIX}{code}")
+            if value is None or not value.strip():
                 continue
-            code = name[len(ATTR_PREFIX) :]
             definition = definitions.get(code)
             level = definition.is_variant_attribute if definition else True
             if level == variant_level:
                 values[code] = value.strip()
         try:
-            validate_values(definitions, values, variant_level=variant_level)
+            checked = validate_values(definitions, values, variant_level=variant_level)
         except ApiError as exc:
             raise _row_errors(exc, {}, "") from None
-        return values
+        return values, {definition.code: text for definition, (text, _n, _b) in checked}
 
-    def category(self, category_id: int) -> Category:
-        return next(c for c in self.categories.values() if c.pk == category_id)
-
-    def product(self, first: dict[str, str], rows: list) -> tuple[Product, bool, list]:
-        """The product of the group, created with its first valid variant when new; the
-        rows that remain to be read as variants."""
-        slug = first["product_slug"].strip()
-        product = Product.objects.select_for_update().filter(slug=slug).first()
+    def product(self, slug: str, rows: list) -> tuple[Product, list]:
+        """The product of the group, updated if its first row changes it, or created with its
+        first valid variant when new; the rows that remain to be read as variants."""
+        first_line, first = rows[0]
+        product = self.products.get(slug)
         fields = self.product_fields(first, new=product is None)
         if product is not None:
             category_id = fields.get("category_id", product.category_id)
-            fields["attributes"] = self.attributes(first, category_id, variant_level=False)
-            try:
-                services.product_update(product_id=product.pk, actor=self.actor, **fields)
-            except ApiError as exc:
-                raise _row_errors(exc, PRODUCT_FIELD_COLUMNS, "product_slug") from None
-            return product, False, rows
-        attributes = self.attributes(first, fields["category_id"], variant_level=False)
+            current = self.product_values[product.pk]
+            values, texts = self.attributes(
+                first, category_id, variant_level=False, current=current
+            )
+            changes = _changed(product, fields)
+            if texts != current:
+                changes["attributes"] = values
+            if changes:
+                try:
+                    product = services.product_update(
+                        product_id=product.pk, actor=self.actor, **changes
+                    )
+                except ApiError as exc:
+                    raise _row_errors(exc, PRODUCT_FIELD_COLUMNS, "product_slug") from None
+                self.products[slug] = product
+                self.report.products_updated += 1
+                self.outcomes[first_line] = "updated"
+            return product, rows
+        attributes, _texts = self.attributes(
+            first, fields["category_id"], variant_level=False, current={}
+        )
         # Every product keeps a variant: a new one is created with the first row that makes a
         # valid variant, and the rows before it report why they do not.
         for index, (line, row) in enumerate(rows):
             try:
-                with transaction.atomic():
-                    spec, stock = self.variant_spec(row, fields["category_id"], new=True)
+                sku = self.new_sku(row)
+                spec, _texts, stock = self.variant_spec(
+                    row, fields["category_id"], current=None, level=0
+                )
+                with transaction.atomic():  # the product, its variant and its stock
                     product = services.product_create(
                         slug=slug,
                         attributes=attributes,
-                        variants=[spec],
+                        variants=[{**spec, "sku": sku}],
                         actor=self.actor,
                         **fields,
                     )
-                    self.stock(product.variants.get(), stock)
+                    variant = product.variants.get()
+                    self.stock(variant, stock)
             except RowInvalid as exc:
                 for name, message in exc.errors:
                     self.error(line, name, message)
                 continue
             except ApiError as exc:
-                fields = [e["field"] for e in exc.details.get("errors", [])]
+                names = [e["field"] for e in exc.details.get("errors", [])]
                 if exc.code in VARIANT_ERROR_CODES or (
-                    fields and all(f.startswith("variants.") for f in fields)
+                    names and all(f.startswith("variants.") for f in names)
                 ):
                     for name, message in _row_errors(exc, {}, "sku").errors:
                         self.error(line, name, message)
                     continue
                 # the product itself is refused
                 raise _row_errors(exc, PRODUCT_FIELD_COLUMNS, "product_slug") from None
+            self.products[slug] = product
+            self.variants[variant.sku] = variant
+            self.report.products_created += 1
             self.report.variants_created += 1
-            return product, True, rows[index + 1 :]
+            self.report.stock_changes += stock is not None
+            self.outcomes[line] = "created"
+            return product, rows[index + 1 :]
         raise RowInvalid([("product_slug", "No valid variant: the product is not imported.")])
 
-    def variant_spec(self, row: dict[str, str], category_id: int, *, new: bool):
-        """(variant service arguments, stock to set or None) from a row."""
+    def new_sku(self, row: dict[str, str]) -> str:
+        sku = row["sku"].strip().upper()
+        if not sku:
+            raise RowInvalid([("sku", "Required.")])
+        if sku in self.foreign or sku in self.variants:
+            raise RowInvalid([("sku", f"{sku} belongs to another product.")])
+        return sku
+
+    def variant_spec(
+        self, row: dict[str, str], category_id: int, *, current: Variant | None, level: int
+    ) -> tuple[dict[str, Any], dict[str, str], StockChange | None]:
+        """(variant service arguments, their attributes' canonical text, the stock change or
+        None) from a row; every error of the row at once. `level`: the stock now."""
         errors, spec = [], {}
         for column, (attribute, parse) in VARIANT_PARSERS.items():
             if column not in row:
@@ -446,55 +625,91 @@ class _Importer:
             # A variant stops being the default only when another becomes it.
             del spec["is_default"]
         stock = None
-        if row.get("stock_quantity", "").strip():
-            try:
-                stock = _int(row["stock_quantity"], "stock_quantity")
-            except RowInvalid as exc:
-                errors += exc.errors
         try:
-            spec["attributes"] = self.attributes(row, category_id, variant_level=True)
+            stock = self.stock_change(row, current.pk if current else 0, level)
+        except RowInvalid as exc:
+            errors += exc.errors
+        texts: dict[str, str] = {}
+        try:
+            values = self.variant_values[current.pk] if current else {}
+            spec["attributes"], texts = self.attributes(
+                row, category_id, variant_level=True, current=values
+            )
         except RowInvalid as exc:  # reported together with the field errors of the row
             errors += exc.errors
-        if new:
-            spec["sku"] = row["sku"].strip().upper()
-            if not spec["sku"]:
-                errors.insert(0, ("sku", "Required."))
-            elif Variant.objects.filter(sku=spec["sku"]).exists():
-                errors.insert(0, ("sku", f"{spec['sku']} belongs to another product."))
         if errors:
             raise RowInvalid(errors)
-        return spec, stock
+        return spec, texts, stock
 
-    def variant(self, product: Product, row: dict[str, str]) -> None:
+    def stock_change(self, row: dict[str, str], variant_id: int, level: int) -> StockChange | None:
+        """The row's stock change under the import's stock option, None for none (variant_id 0
+        for a variant still to be created). "ignore" does not read the cell at all."""
+        raw = row.get("stock_quantity", "")
+        if self.stock_mode == "ignore" or not raw.strip():
+            return None
+        if self.stock_mode == "set":
+            quantity = _int(raw, "stock_quantity")
+            return StockChange(variant_id, quantity=quantity) if quantity != level else None
+        delta = _int(raw.strip().removeprefix("+"), "stock_quantity", minimum=-1_000_000_000)
+        if level + delta < 0:
+            raise RowInvalid(
+                [("stock_quantity", f"Stock would go below zero ({level} {delta:+d}).")]
+            )
+        return StockChange(variant_id, delta=delta) if delta else None
+
+    def variant(self, product: Product, line: int, row: dict[str, str]) -> None:
         sku = row["sku"].strip().upper()
         if not sku:
             raise RowInvalid([("sku", "Required.")])
-        variant = Variant.objects.filter(sku=sku).first()
-        if variant is not None and variant.product_id != product.pk:
+        variant = self.variants.get(sku)
+        if sku in self.foreign or (variant is not None and variant.product_id != product.pk):
             raise RowInvalid([("sku", f"{sku} belongs to another product.")])
-        product.refresh_from_db(fields=["category"])
-        spec, stock = self.variant_spec(row, product.category_id, new=variant is None)
+        level = variant.stock_quantity if variant else 0
+        spec, texts, stock = self.variant_spec(
+            row, product.category_id, current=variant, level=level
+        )
+        if variant is not None:
+            changes = _changed(variant, {k: v for k, v in spec.items() if k != "attributes"})
+            if texts != self.variant_values[variant.pk]:
+                changes["attributes"] = spec["attributes"]
+            if not changes and stock is None:
+                return  # unchanged: no service call, no savepoint
+        created, updated = variant is None, variant is not None and bool(changes)
         try:
-            if variant is None:
-                variant = services.variant_create(product_id=product.pk, actor=self.actor, **spec)
-                self.report.variants_created += 1
-            else:
-                variant = services.variant_update(variant_id=variant.pk, **spec)
-                self.report.variants_updated += 1
+            with transaction.atomic():  # the variant and its stock, or neither
+                if created:
+                    variant = services.variant_create(
+                        product_id=product.pk, actor=self.actor, sku=sku, **spec
+                    )
+                elif updated:
+                    variant = services.variant_update(variant_id=variant.pk, **changes)
+                self.stock(variant, stock)
         except ApiError as exc:
             raise _row_errors(exc, VARIANT_FIELD_COLUMNS, "sku") from None
-        self.stock(variant, stock)
+        self.report.variants_created += created
+        self.report.variants_updated += updated
+        self.report.stock_changes += stock is not None
+        self.outcomes[line] = "created" if created else "updated"
+        if variant.is_default:  # the flag left the product's other variants
+            for other in self.variants.values():
+                if other.product_id == product.pk and other.pk != variant.pk:
+                    other.is_default = False
+        self.variants[sku] = variant
 
-    def stock(self, variant: Variant, stock: int | None) -> None:
-        if stock is not None and stock != variant.stock_quantity:
-            services.stock_adjust(
-                variant_id=variant.pk,
-                quantity=stock,
+    def stock(self, variant: Variant, change: StockChange | None) -> None:
+        """Apply the row's stock change through the ledger (the variant is locked already)."""
+        if change is None:
+            return
+        change = StockChange(variant.pk, delta=change.delta, quantity=change.quantity)
+        try:
+            services.stock_adjust_many(
+                changes=[change],
                 reason=StockReason.IMPORT,
                 actor=self.actor,
                 reference=self.reference,
             )
-            self.report.stock_changes += 1
+        except ApiError as exc:
+            raise RowInvalid([("stock_quantity", exc.message)]) from None
 
 
 COUNTERS = (
@@ -503,6 +718,7 @@ COUNTERS = (
     "variants_created",
     "variants_updated",
     "stock_changes",
+    "rows_unchanged",
 )
 
 
@@ -515,19 +731,9 @@ def _restore(report: ImportReport, counters: tuple[int, ...]) -> None:
         setattr(report, name, value)
 
 
-def import_csv(
-    source: IO[str],
-    *,
-    dry_run: bool = False,
-    mode: str = "atomic",
-    actor: Any = None,
-    reference: str = "csv import",
-    progress: bool = False,
-) -> ImportReport:
-    """Import products and variants from CSV text; see the module docstring."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
-    report = ImportReport(dry_run=dry_run, mode=mode)
+def _read(source: IO[str], report: ImportReport) -> tuple[list[str], list[Group]] | None:
+    """The header and the rows grouped by product slug (file order); None when the header is
+    refused. Rows that cannot be read are reported."""
     reader = csv.DictReader(source)
     header = reader.fieldnames or []
     unknown = [n for n in header if n not in COLUMNS and not n.startswith(ATTR_PREFIX)]
@@ -537,39 +743,154 @@ def import_csv(
             report.errors.append(RowError(1, name, "Unknown column."))
         for name in missing:
             report.errors.append(RowError(1, name, "Missing column."))
-        return report
+        report.results.append(
+            {
+                "line": 1,
+                "sku": "",
+                "status": "error",
+                "errors": [{"field": e.field, "message": e.message} for e in report.errors],
+            }
+        )
+        return None
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    seen: dict[str, int] = {}
     for row in reader:
         report.rows += 1
         line = reader.line_num
+        sku = (row.get("sku") or "").strip().upper()
         if None in row:  # more cells than the header names
-            report.errors.append(RowError(line, "", "More cells than columns."))
+            problem = ("", "More cells than columns.")
+        elif not (row.get("product_slug") or "").strip():
+            problem = ("product_slug", "Required.")
+        elif sku and sku in seen:
+            problem = ("sku", f"{sku} is on line {seen[sku]} too.")
+        else:
+            if sku:
+                seen[sku] = line
+            groups.setdefault(row["product_slug"].strip(), []).append((line, row))
             continue
-        slug = (row.get("product_slug") or "").strip()
-        if not slug:
-            report.errors.append(RowError(line, "product_slug", "Required."))
-            continue
-        groups.setdefault(slug, []).append((line, row))
-    try:
-        with transaction.atomic(), services.products_changes_batched():
-            importer = _Importer(actor=actor, reference=reference, report=report)
-            bar = tqdm(total=report.rows, unit="row", disable=not progress, desc="import")
-            for rows in groups.values():
-                counters = _counters(report)
-                try:
-                    with transaction.atomic():
-                        importer.product_group(rows)
-                except (RowInvalid, ApiError) as exc:
-                    _restore(report, counters)  # the whole product was rolled back
-                    errors = exc.errors if isinstance(exc, RowInvalid) else [("", exc.message)]
-                    for name, message in errors:
-                        report.errors.append(RowError(rows[0][0], name, message))
-                bar.update(len(rows))
-            bar.close()
-            if dry_run or (mode == "atomic" and report.errors):
-                raise _Rollback
-            report.applied = True
-    except _Rollback:
-        report.applied = False
+        report.errors.append(RowError(line, *problem))
+        error = {"field": problem[0], "message": problem[1]}
+        report.results.append({"line": line, "sku": sku, "status": "error", "errors": [error]})
+    return header, list(groups.items())
+
+
+def _batches(groups: list[Group], size: int) -> list[list[Group]]:
+    """The product groups in batches of `size`, in file order: the file alone decides them, so
+    an import resumed after its k-th committed batch skips exactly what committed."""
+    return [groups[start : start + size] for start in range(0, len(groups), size)]
+
+
+def _rows_in(batch: list[Group]) -> int:
+    return sum(len(rows) for _slug, rows in batch)
+
+
+def import_csv(
+    source: IO[str],
+    *,
+    dry_run: bool = False,
+    mode: str = "atomic",
+    stock: str = "ignore",
+    actor: Any = None,
+    reference: str = "csv import",
+    progress: bool = False,
+    on_batch: Callable[[ImportReport, BatchDone], None] | None = None,
+    skip_batches: int = 0,
+    checked: bool = False,
+) -> ImportReport:
+    """Import products and variants from CSV text; see the module docstring. Each batch is its
+    own transaction: call it outside one (inside one, the batches are savepoints and the caller
+    holds every lock to its end).
+
+    on_batch: called as each batch ends (BatchDone). skip_batches, checked: resume an import
+    whose first `skip_batches` batches committed (and, in atomic mode, whose check passed).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    if stock not in STOCK_MODES:
+        raise ValueError(f"stock must be one of {STOCK_MODES}")
+    report = ImportReport(dry_run=dry_run, mode=mode, stock=stock)
+    read = _read(source, report)
+    if read is None:
+        return report
+    header, groups = read
+    batches = _batches(groups, settings.CATALOG_IMPORT_BATCH_PRODUCTS)
+    run = {
+        "batches": batches,
+        "header": header,
+        "actor": actor,
+        "reference": reference,
+        "report": report,
+        "progress": progress,
+        "on_batch": on_batch,
+    }
+    if dry_run:
+        _run(**run, stage=VALIDATING, label="import")
+    elif mode == "valid":
+        _run(**run, stage=APPLYING, label="import", skip=skip_batches)
+    else:
+        if not checked:
+            _run(**run, stage=VALIDATING, label="check")
+            if report.errors:
+                report.errors.sort(key=lambda e: e.line)
+                return report
+            _restore(report, (0,) * len(COUNTERS))
+            report.results = []
+        _run(**run, stage=APPLYING, label="import", skip=skip_batches, stop_on_error=True)
     report.errors.sort(key=lambda e: e.line)
+    report.results.sort(key=lambda r: r["line"])
     return report
+
+
+def _run(
+    *,
+    batches: list[list[Group]],
+    header: list[str],
+    actor: Any,
+    reference: str,
+    report: ImportReport,
+    progress: bool,
+    on_batch: Callable[[ImportReport, BatchDone], None] | None,
+    stage: str,
+    label: str,
+    skip: int = 0,
+    stop_on_error: bool = False,
+) -> None:
+    """One pass over the batches: each in a transaction of its own, committed (APPLYING) or
+    rolled back (VALIDATING)."""
+    report.stage = stage
+    importer = _Importer(
+        actor=actor, reference=reference, report=report, stock=report.stock, header=header
+    )
+    rows_done = sum(_rows_in(batch) for batch in batches[:skip])
+    bar = tqdm(total=report.rows, unit="row", disable=not progress, desc=label)
+    bar.update(rows_done)
+    for number, batch in enumerate(batches[skip:], start=skip + 1):
+        counters = _counters(report)
+        rows_done += _rows_in(batch)
+        try:
+            with transaction.atomic(), services.products_changes_batched():
+                results = importer.batch(batch)
+                failed = any(result["status"] == "error" for result in results)
+                if stage == VALIDATING or (stop_on_error and failed):
+                    raise _Rollback(results)
+                report.results += results
+                report.applied = True
+                if on_batch is not None:
+                    on_batch(
+                        report, BatchDone(stage, number, len(batches), rows_done, results, True)
+                    )
+        except _Rollback as rollback:
+            if stage == APPLYING:  # atomic mode: a row failed after the check passed
+                _restore(report, counters)
+                report.results += [r for r in rollback.results if r["status"] == "error"]
+                report.stopped_at = min(line for _slug, rows in batch for line, _row in rows)
+                break
+            report.results += rollback.results
+            if on_batch is not None:
+                on_batch(
+                    report,
+                    BatchDone(stage, number, len(batches), rows_done, rollback.results, False),
+                )
+        bar.update(_rows_in(batch))
+    bar.close()

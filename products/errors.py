@@ -102,6 +102,11 @@ class ReviewExists(Conflict):
     code, message = "review_exists", "You have already reviewed this product."
 
 
+class CatalogImportDuplicate(Conflict):
+    code = "catalog_import_duplicate"
+    message = "This file is already being imported, or was imported and changed the catalog."
+
+
 class InvalidStockReason(InvalidInput):
     code, message = "invalid_reason", "Unknown stock reason."
 

@@ -474,3 +474,84 @@ class Review(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.rating}/5 by {self.user_id} on {self.product_id}"
+
+
+class CatalogImport(models.Model):
+    """A staff CSV of products and variants, applied by the catalog.import task with progress and
+    per-row results (products/imports.py). One that is queued, running, or changed the catalog
+    is not taken again with the same stock option; one that failed or changed nothing is."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Stage(models.TextChoices):
+        VALIDATING = "validating", "Checking every row"
+        APPLYING = "applying", "Applying"
+
+    # products.csv_io.MODES and STOCK_MODES, with what the admin shows.
+    MODES = [("atomic", "All rows or none"), ("valid", "The valid rows")]
+    STOCK = [
+        ("ignore", "Left alone"),
+        ("set", "Set to the file's quantity"),
+        ("delta", "The file's number added"),
+    ]
+
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    content = models.TextField(help_text="The CSV as uploaded (UTF-8).")
+    mode = models.CharField(max_length=10, choices=MODES, default="atomic")
+    stock = models.CharField(max_length=10, choices=STOCK, default="ignore")
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField(max_length=12, choices=Stage.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Of the current stage.")
+    batches_done = models.PositiveIntegerField(default=0, help_text="Committed batches.")
+    rows_failed = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    products_created = models.PositiveIntegerField(default=0)
+    products_updated = models.PositiveIntegerField(default=0)
+    variants_created = models.PositiveIntegerField(default=0)
+    variants_updated = models.PositiveIntegerField(default=0)
+    stock_changes = models.PositiveIntegerField(default=0)
+    applied = models.BooleanField(default=False, help_text="Some row changed the catalog.")
+    stopped_at = models.PositiveIntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=500, blank=True)
+    results = models.JSONField(
+        default=list, blank=True, help_text="The rows that changed something or failed."
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256", "stock"],
+                condition=Q(dry_run=False)
+                & (Q(status__in=["pending", "running"]) | Q(status="done", applied=True)),
+                name="catalog_import_applies_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=["atomic", "valid"]), name="catalog_import_mode"
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__in=["ignore", "set", "delta"]), name="catalog_import_stock"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        """What the stock ledger's rows name as their source."""
+        return f"catalog-import:{self.pk}"

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from core.models import User
 from products.attribute_values import coerce, filter_key
+from products.attributes import definitions_for_category
 from products.models import (
     AttributeDefinition,
     AttributeType,
@@ -141,25 +142,33 @@ TREE: dict[str, dict[str, dict[str, Kind]]] = {
     "Sports": {"Cycling": {"Helmets": SPORT}, "Fitness": {"Yoga": SPORT}},
 }
 
-# code: (name, type, choices, unit, variant-level, the category it hangs on or None: everywhere)
+# code: (name, type, choices, unit, variant-level, the categories it hangs on; none: everywhere).
+# Every code a Kind uses must apply to its leaves (checked as the seed starts: _leaf_definitions).
 DEFINITIONS = {
-    "color": ("Color", AttributeType.CHOICE, COLORS, "", True, None),
-    "material": ("Material", AttributeType.TEXT, [], "", False, None),
-    "size": ("Size", AttributeType.CHOICE, CLOTHING_SIZES + SHOE_SIZES, "", True, "Apparel"),
-    "ram": ("RAM", AttributeType.CHOICE, ["8", "16", "32", "64"], "GB", True, "Electronics"),
+    "color": ("Color", AttributeType.CHOICE, COLORS, "", True, ()),
+    "material": ("Material", AttributeType.TEXT, [], "", False, ()),
+    "size": (
+        "Size",
+        AttributeType.CHOICE,
+        CLOTHING_SIZES + SHOE_SIZES,
+        "",
+        True,
+        ("Apparel", "Sports"),
+    ),
+    "ram": ("RAM", AttributeType.CHOICE, ["8", "16", "32", "64"], "GB", True, ("Electronics",)),
     "storage": (
         "Storage",
         AttributeType.CHOICE,
         ["128", "256", "512", "1024"],
         "GB",
         True,
-        "Electronics",
+        ("Electronics",),
     ),
-    "screen_size": ("Screen size", AttributeType.NUMBER, [], "in", False, "Electronics"),
-    "cpu": ("Processor", AttributeType.TEXT, [], "", False, "Laptops"),
-    "wireless": ("Wireless", AttributeType.BOOLEAN, [], "", False, "Audio"),
-    "battery_life": ("Battery life", AttributeType.NUMBER, [], "h", False, "Audio"),
-    "capacity": ("Capacity", AttributeType.NUMBER, [], "L", False, "Kitchen"),
+    "screen_size": ("Screen size", AttributeType.NUMBER, [], "in", False, ("Electronics",)),
+    "cpu": ("Processor", AttributeType.TEXT, [], "", False, ("Laptops",)),
+    "wireless": ("Wireless", AttributeType.BOOLEAN, [], "", False, ("Audio",)),
+    "battery_life": ("Battery life", AttributeType.NUMBER, [], "h", False, ("Audio",)),
+    "capacity": ("Capacity", AttributeType.NUMBER, [], "L", False, ("Kitchen",)),
 }
 ADJECTIVES = [
     "Classic",
@@ -266,7 +275,8 @@ def seed_catalog(
         report.categories = len(categories)
         brands = _brands()
         report.brands = len(brands)
-        definitions = _definitions(categories)
+        _definitions(categories)
+        definitions = _leaf_definitions(leaves)
         images = _images(random.Random(0))  # its own stream: files may already exist
         reviewers = _reviewers() if reviews else []
         bar = tqdm(total=products, unit="product", desc="seed", disable=not progress)
@@ -334,25 +344,43 @@ def _brands() -> dict[str, Brand]:
     return {brand.name: brand for brand in created}
 
 
-def _definitions(categories: dict[str, Category]) -> dict[str, AttributeDefinition]:
+def _definitions(categories: dict[str, Category]) -> None:
     rows = []
-    for position, (code, (name, kind, choices, unit, variant_level, scope)) in enumerate(
+    for position, (code, (name, kind, choices, unit, variant_level, scopes)) in enumerate(
         DEFINITIONS.items()
     ):
-        rows.append(
-            AttributeDefinition(
-                code=code,
-                name=name,
-                type=kind,
-                choices=choices,
-                unit=unit,
-                is_variant_attribute=variant_level,
-                is_filterable=True,
-                position=position,
-                category=categories[scope] if scope else None,
+        for scope in scopes or (None,):
+            rows.append(
+                AttributeDefinition(
+                    code=code,
+                    name=name,
+                    type=kind,
+                    choices=choices,
+                    unit=unit,
+                    is_variant_attribute=variant_level,
+                    is_filterable=True,
+                    position=position,
+                    category=categories[scope] if scope else None,
+                )
             )
-        )
-    return {d.code: d for d in AttributeDefinition.objects.bulk_create(rows)}
+    AttributeDefinition.objects.bulk_create(rows)
+
+
+def _leaf_definitions(leaves: list[tuple[Category, Kind]]) -> dict[int, dict]:
+    """{leaf id: {code: definition}}: what the services would let each leaf's products use
+    (products.attributes). The bulk path writes values without the services' checks, so a Kind
+    whose options or attributes its leaf does not have stops the seed here, not the first import
+    of its export."""
+    found = {}
+    for leaf, kind in leaves:
+        definitions = definitions_for_category(leaf)
+        for codes, variant_level in ((kind.options, True), (kind.attributes, False)):
+            for code in codes:
+                definition = definitions.get(code)
+                if definition is None or definition.is_variant_attribute != variant_level:
+                    raise ValueError(f"the seed's {leaf.slug} products use {code!r}, not theirs")
+        found[leaf.pk] = definitions
+    return found
 
 
 def _images(rng: random.Random) -> list[str]:
@@ -412,11 +440,11 @@ class _Batch:
         self.variant_count = 0
         self.image_count = 0
         self.products: list[Product] = []
-        self._coerced: dict[tuple[str, str], tuple] = {}
+        self._coerced: dict[tuple[int, str], tuple] = {}
 
-    def value(self, model, owner_field, owner, code, raw):
-        definition = self.definitions[code]
-        key = (code, str(raw))
+    def value(self, model, owner_field, owner, category, code, raw):
+        definition = self.definitions[category.pk][code]
+        key = (definition.pk, str(raw))
         if key not in self._coerced:
             self._coerced[key] = coerce(definition, raw)
         text, number, boolean = self._coerced[key]
@@ -462,7 +490,7 @@ class _Batch:
             zip(plans, range(self.start, self.start + self.count), strict=True)
         ):
             product_values += self.product_attributes(product, kind)
-            combos = self.combos(kind)
+            combos = self.combos(kind, product.category)
             for i, combo in enumerate(combos):
                 extra = Decimal(10 * i) if kind.options and i else Decimal(0)
                 variant = Variant(
@@ -495,7 +523,7 @@ class _Batch:
         )
         VariantAttributeValue.objects.bulk_create(
             [
-                self.value(VariantAttributeValue, "variant", v, code, raw)
+                self.value(VariantAttributeValue, "variant", v, v.product.category, code, raw)
                 for v, combo in zip(variants, variant_options, strict=True)
                 for code, raw in combo
             ],
@@ -505,14 +533,14 @@ class _Batch:
         self.variant_count = len(variants)
         self.image_count = len(images)
 
-    def combos(self, kind: Kind) -> list[tuple[tuple[str, str], ...]]:
+    def combos(self, kind: Kind, category: Category) -> list[tuple[tuple[str, str], ...]]:
         """The option values of each variant; [()] for a product without options."""
         rng = self.rng
         if not kind.options or (self.variants_per_product is None and rng.random() < 0.2):
             return [()]
         pools = []
         for code in kind.options:
-            choices = list(self.definitions[code].choices)
+            choices = list(self.definitions[category.pk][code].choices)
             if code == "size":
                 choices = SHOE_SIZES if kind is SHOES else CLOTHING_SIZES
             pools.append([(code, value) for value in choices])
@@ -533,7 +561,9 @@ class _Batch:
             "capacity": lambda: rng.choice(["0.5", "1", "1.7", "3", "5"]),
         }
         return [
-            self.value(ProductAttributeValue, "product", product, code, makers[code]())
+            self.value(
+                ProductAttributeValue, "product", product, product.category, code, makers[code]()
+            )
             for code in kind.attributes
         ]
 

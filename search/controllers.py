@@ -3,6 +3,10 @@
 Plain Ninja operations like the public catalog routes (products/controllers/public.py): no
 permissions or state to need a ninja-extra controller, and building one per request costs time
 on the hottest public route.
+
+Both read inside api.db_router.read_from_replica(): search answers may be a moment old, so a
+configured read replica serves them (the PostgreSQL backend's SQL takes its cursor from
+api.db_router.read_cursor()). Counting a search for the query report writes the primary.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from ninja import Query, Router
 from ninja_extra.urls import remove_query_param, replace_query_param
 
 from api.controllers import error_responses
+from api.db_router import read_from_replica
 from api.pagination import MAX_PAGE_SIZE
 from products.attribute_values import filter_key
 from products.errors import InvalidFilter
@@ -89,20 +94,21 @@ def search(request: HttpRequest, params: Query[SearchParams]):
             details={"price_min": str(params.price_min), "price_max": str(params.price_max)},
         )
     page_size = min(params.page_size, MAX_PAGE_SIZE)
-    query = SearchQuery(
-        q=params.q.strip(),
-        category=params.category,
-        brands=tuple(sorted(set(params.brand))),
-        price_min=params.price_min,
-        price_max=params.price_max,
-        in_stock=params.in_stock,
-        attributes=_attributes(request, params),
-        sort=params.sort,
-        page=params.page,
-        page_size=page_size,
-        facets=params.facets,
-    )
-    result = services.search_run(query=query)
+    with read_from_replica():
+        query = SearchQuery(
+            q=params.q.strip(),
+            category=params.category,
+            brands=tuple(sorted(set(params.brand))),
+            price_min=params.price_min,
+            price_max=params.price_max,
+            in_stock=params.in_stock,
+            attributes=_attributes(request, params),
+            sort=params.sort,
+            page=params.page,
+            page_size=page_size,
+            facets=params.facets,
+        )
+        result = services.search_run(query=query)
     pages = max(1, math.ceil(result.total / page_size))
     return {
         "total": result.total,
@@ -123,5 +129,6 @@ def search(request: HttpRequest, params: Query[SearchParams]):
 def autocomplete(request: HttpRequest, params: Query[AutocompleteParams]):
     """Up to 10 suggestions (brands, categories, products) for what was typed so far; every
     word is a prefix, typos are tolerated ("addi", "adidsa")."""
-    suggestions = services.autocomplete_run(prefix=params.q, limit=params.limit)
+    with read_from_replica():
+        suggestions = services.autocomplete_run(prefix=params.q, limit=params.limit)
     return {"suggestions": suggestions}

@@ -1,13 +1,15 @@
-"""Search use cases: run a query (and count it for the merchants' report), tell backends about
-synonym changes."""
+"""Search use cases: run a query (and count it for the merchants' report, pruned of queries nobody
+searches any more), tell backends about synonym changes."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 
+from api.retention import delete_in_batches, retention_cutoff
 from search.backends import get_backend
 from search.base import SearchQuery, SearchResult, Suggestion
 from search.models import SearchQueryStat
@@ -47,6 +49,14 @@ def search_query_record(*, query: str, total: int) -> None:
             cursor.execute(_RECORD, {"q": text, "zero": 1 if total == 0 else 0})
     except Exception:
         logger.warning("search query not recorded", exc_info=True)
+
+
+def search_query_stats_prune(*, now: datetime | None = None) -> int:
+    """Drop the queries nobody searched for in SEARCH_QUERY_STAT_KEEP_DAYS from the report."""
+    cutoff = retention_cutoff(settings.SEARCH_QUERY_STAT_KEEP_DAYS, now=now)
+    if cutoff is None:
+        return 0
+    return delete_in_batches(SearchQueryStat.objects.filter(last_searched_at__lt=cutoff))
 
 
 def autocomplete_run(*, prefix: str, limit: int = 10) -> list[Suggestion]:

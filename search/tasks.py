@@ -54,3 +54,13 @@ def search_consistency_task(sample: int = 50) -> dict:
     log = logger.info if report.consistent else logger.warning
     log("search consistency", extra=summary)
     return summary
+
+
+@shared_task(name="maintenance.prune_search_query_stats")
+def search_query_stats_prune_task() -> int:
+    """Daily (beat, default queue): queries nobody searched for SEARCH_QUERY_STAT_KEEP_DAYS."""
+    from search.services import search_query_stats_prune
+
+    deleted = search_query_stats_prune()
+    logger.info("pruned", extra={"table": "search query stats", "deleted": deleted})
+    return deleted

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -132,3 +133,55 @@ def gunicorn(*options: str, log: Path, **env: str) -> contextlib.AbstractContext
         log=log,
         ready_path="/api/health/live",
     )
+
+
+NGINX = shutil.which("nginx") or next(
+    (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
+)
+
+
+@contextlib.contextmanager
+def nginx(upstream: str, *, workdir: Path) -> Iterator[str]:
+    """The repository's nginx site (deploy/nginx/emporium.conf) in front of `upstream`
+    ("http://127.0.0.1:PORT"), on a free local port; yields its base URL.
+
+    Only the addresses change: the API and Flower upstreams point at `upstream`, and the server
+    listens on 127.0.0.1. The rest (real_ip, the headers sent to the API) is the shipped file.
+    """
+    if NGINX is None:
+        raise FileNotFoundError("nginx is not installed (Debian: nginx-light)")
+    port = free_port()
+    upstream_host = urlsplit(upstream).netloc
+    site = (settings.BASE_DIR / "deploy" / "nginx" / "emporium.conf").read_text()
+    for shipped, local in (
+        ("server web:8000;", f"server {upstream_host};"),
+        ("server flower:5555;", f"server {upstream_host};"),
+        ("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;"),
+    ):
+        assert shipped in site, f"deploy/nginx/emporium.conf no longer has {shipped!r}"
+        site = site.replace(shipped, local)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "site.conf").write_text(site)
+    temp = {name: workdir / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    (workdir / "nginx.conf").write_text(
+        f"pid {workdir / 'nginx.pid'};\n"
+        f"error_log {workdir / 'error.log'} warn;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n"
+        f"  access_log {workdir / 'access.log'};\n"
+        f"  client_body_temp_path {temp['body']};\n"
+        f"  proxy_temp_path {temp['proxy']};\n"
+        f"  fastcgi_temp_path {temp['fastcgi']};\n"
+        f"  uwsgi_temp_path {temp['uwsgi']};\n"
+        f"  scgi_temp_path {temp['scgi']};\n"
+        f"  include {workdir / 'site.conf'};\n"
+        "}\n"
+    )
+    with server_process(
+        [NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
+        port=port,
+        env=dict(os.environ),
+        log=workdir / "nginx.log",
+        ready_path="/nginx-health",
+    ) as base:
+        yield base

@@ -1,11 +1,11 @@
 """Settings shared by every environment: Django's core settings, and the settings composed from
 the topic modules' pieces. dev.py, test.py and prod.py finish them.
 
-Each topic module (admin, auth, catalog, celery, database, observability, orders, payments,
-ratelimit, search, storage) imports only the `env` leaf and declares its own names, so the star
-imports below may come in any order. Where several topics contribute to one setting, each declares
-its piece under its own name (ORDERS_RATE_LIMITS, ORDERS_BEAT_SCHEDULES, ...) and this module
-merges them; no topic module touches another's dicts.
+Each topic module (admin, auth, catalog, celery, cors, database, observability, orders,
+payments, ratelimit, retention, search, storage) imports only the `env` leaf and declares its own
+names, so the star imports below may come in any order. Where several topics contribute to one
+setting, each declares its piece under its own name (ORDERS_RATE_LIMITS, ORDERS_BEAT_SCHEDULES,
+...) and this module merges them; no topic module touches another's dicts.
 """
 
 from datetime import timedelta
@@ -16,12 +16,14 @@ from .admin import *  # noqa: F403
 from .auth import *  # noqa: F403
 from .catalog import *  # noqa: F403
 from .celery import *  # noqa: F403
+from .cors import *  # noqa: F403
 from .database import *  # noqa: F403
 from .env import BASE_DIR, DATA_DIR, env  # noqa: F401 (BASE_DIR and DATA_DIR are settings)
 from .observability import *  # noqa: F403
 from .orders import *  # noqa: F403
 from .payments import *  # noqa: F403
 from .ratelimit import *  # noqa: F403
+from .retention import *  # noqa: F403
 from .search import *  # noqa: F403
 from .storage import *  # noqa: F403
 
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "corsheaders",
     "ninja",  # serves Swagger UI and ReDoc assets itself: no CDN
     "ninja_extra",
     "django_celery_beat",
@@ -58,6 +61,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "api.metrics.MetricsMiddleware",
     "api.middleware.RequestContextMiddleware",
+    # Answers a browser's preflight before the gate and the limiter (never a 503 or a 429, never
+    # counted) and marks every /api/ answer, their 503s and 429s included, readable by it.
+    "corsheaders.middleware.CorsMiddleware",
     "api.startup.StartupGateMiddleware",
     "api.db_router.RoutingScopeMiddleware",
     "api.middleware.JsonErrorMiddleware",
@@ -152,6 +158,7 @@ DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {
     **AUTH_BEAT_SCHEDULES,  # noqa: F405
     **ORDERS_BEAT_SCHEDULES,  # noqa: F405
     **PAYMENTS_BEAT_SCHEDULES,  # noqa: F405
+    **RETENTION_BEAT_SCHEDULES,  # noqa: F405
     **SEARCH_BEAT_SCHEDULES,  # noqa: F405
     **TASKS_BEAT_SCHEDULES,  # noqa: F405
 }

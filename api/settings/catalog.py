@@ -1,4 +1,4 @@
-"""Catalog: cache lifetimes of the public reads, review moderation."""
+"""Catalog: cache lifetimes of the public reads, review moderation, the CSV import."""
 
 from .env import env
 
@@ -12,3 +12,10 @@ CATALOG_CACHE_ENABLED = env.bool("CATALOG_CACHE_ENABLED", default=True)
 
 # True: a customer's review is published at once; False: it waits for moderation.
 REVIEWS_PUBLISH_IMMEDIATELY = env.bool("REVIEWS_PUBLISH_IMMEDIATELY", default=False)
+
+# CSV catalog import (products/csv_io.py, products/imports.py): products per transaction, so no
+# import holds many rows locked for long; the admin runs a dry run of at most
+# CATALOG_IMPORT_INLINE_MAX_ROWS rows in the request, and anything else as a catalog.import task.
+CATALOG_IMPORT_BATCH_PRODUCTS = env.int("CATALOG_IMPORT_BATCH_PRODUCTS", default=100)
+CATALOG_IMPORT_INLINE_MAX_ROWS = env.int("CATALOG_IMPORT_INLINE_MAX_ROWS", default=2000)
+CATALOG_IMPORT_MAX_BYTES = env.int("CATALOG_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)

@@ -15,6 +15,7 @@ from .env import env
 TASK_QUEUE_NAMES = (
     "search.index_product",
     "inventory.adjust",
+    "catalog.import",
     "email.send_order_confirmation",
     "email.send_payment_received",
     "email.send_order_shipped",
@@ -57,6 +58,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 24 * 3600
+# Nothing reads a task's return value: every task records its outcome in the database (the rows
+# it writes, FailedTask when retries run out) and Flower follows tasks through events. Storing
+# results would be one Redis write per task, read by no one.
+CELERY_TASK_IGNORE_RESULT = env.bool("CELERY_TASK_IGNORE_RESULT", default=True)
 CELERY_TASK_TRACK_STARTED = True
 
 # One message at a time per worker process: with late acks, a dying process loses at most one.

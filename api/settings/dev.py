@@ -1,4 +1,7 @@
-"""Development: embedded services unless configured, DEBUG on, mail on the console."""
+"""Development: embedded services unless configured, DEBUG on, mail on the console, the
+storefront's origin allowed to call the API."""
+
+from urllib.parse import urlsplit
 
 from api import runtime
 
@@ -21,3 +24,8 @@ if env("EMAIL_URL", default=""):
 
 PRINT_SQL = env.bool("EMPORIUM_PRINT_SQL", default=False)
 MIDDLEWARE = [*MIDDLEWARE, "core.devtools.PrintSqlMiddleware"]  # noqa: F405
+
+# The seeds' storefront runs on its own origin (STOREFRONT_URL) and calls the API from the browser.
+if "CORS_ALLOWED_ORIGINS" not in env.ENVIRON:
+    _storefront = urlsplit(STOREFRONT_URL)  # noqa: F405
+    CORS_ALLOWED_ORIGINS = [f"{_storefront.scheme}://{_storefront.netloc}"]

@@ -8,7 +8,9 @@ from .env import env
 
 # -- cart -----------------------------------------------------------------------------------------
 CART_MAX_LINES = env.int("CART_MAX_LINES", default=100)
-CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=999)
+# At most this many of one variant per cart and per order (a shop's per-item limit: nobody holds
+# a whole SKU hostage with one unpaid order).
+CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=50)
 # Open guest carts untouched this long are deleted by maintenance.purge_stale_carts.
 CART_GUEST_TTL_DAYS = env.int("CART_GUEST_TTL_DAYS", default=30)
 
@@ -24,6 +26,12 @@ TAX_SHIPPING = env.bool("TAX_SHIPPING", default=True)
 # -- orders ---------------------------------------------------------------------------------------
 # An order still pending payment this long after it was placed is cancelled and its stock returned.
 ORDER_PAYMENT_TIMEOUT = _timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30))
+# Orders waiting for payment at once, per email, per account and per client address (IP): an
+# anonymous client cannot reserve stock with unpaid orders over and over (409 unpaid_orders_limit).
+ORDER_MAX_UNPAID = env.int("ORDER_MAX_UNPAID", default=3)
+# Offline payments (bank transfer, cash on delivery) only for signed-in customers: a guest cannot
+# hold stock for days without an account.
+PAYMENT_OFFLINE_SIGNED_IN_ONLY = env.bool("PAYMENT_OFFLINE_SIGNED_IN_ONLY", default=False)
 ORDER_NUMBER_PREFIX = "EM-"
 # Where order emails send the customer; {number} and {token} (the guest's access key) filled in.
 ORDER_URL = env("ORDER_URL", default="http://localhost:3000/orders/{number}?token={token}")

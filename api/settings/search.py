@@ -35,8 +35,9 @@ ELASTICSEARCH_INDEX_ALIAS = env("ELASTICSEARCH_INDEX_ALIAS", default="emporium-p
 ELASTICSEARCH_SYNONYMS_SET = env("ELASTICSEARCH_SYNONYMS_SET", default="emporium-synonyms")
 ELASTICSEARCH_SHARDS = env.int("ELASTICSEARCH_SHARDS", default=1)
 ELASTICSEARCH_REPLICAS = env.int("ELASTICSEARCH_REPLICAS", default=0)
-# The 9.x client asks for REST compatibility with 9; 8 works with ES 8.x and 9.x servers alike.
-ELASTICSEARCH_COMPATIBILITY = env.int("ELASTICSEARCH_COMPATIBILITY", default=8)
+# Elasticsearch 9 with the 9.x client is the supported pair; 8 (asked of an 8.x or 9.x server
+# alike) only while a cluster is upgraded from 8 (docs/search.md).
+ELASTICSEARCH_COMPATIBILITY = env.int("ELASTICSEARCH_COMPATIBILITY", default=9)
 ELASTICSEARCH_TIMEOUT = env.float("ELASTICSEARCH_TIMEOUT", default=5.0)  # searches, seconds
 ELASTICSEARCH_PING_TIMEOUT = env.float("ELASTICSEARCH_PING_TIMEOUT", default=1.0)  # readiness
 ELASTICSEARCH_BULK_TIMEOUT = env.float("ELASTICSEARCH_BULK_TIMEOUT", default=60.0)  # indexing

@@ -65,3 +65,26 @@ def test_signing_in_lands_on_the_admin_or_the_page_asked_for(
     )
     assert response.status_code == 302
     assert response["Location"] == landing
+
+
+# Link actions that open a page with their own form and act only on its POST (each has its test:
+# orders/tests/test_admin_and_wiring.py, products/tests/test_admin.py).
+FORM_PAGES = {"ship_one", "refund_one", "upload_csv", "import_csv"}
+
+
+def test_every_admin_link_action_that_changes_state_asks_first():
+    """Unfold runs a detail or list action on a GET of its URL unless it has a dialog: a link in
+    an email would act with a signed-in staff member's session. Each one is POST-only behind a
+    confirmation dialog (api/admin_actions.py), or a page whose form posts."""
+    from django.contrib import admin
+
+    unguarded = []
+    for model, model_admin in admin.site._registry.items():
+        for kind in ("actions_detail", "actions_list", "actions_row", "actions_submit_line"):
+            for name in getattr(model_admin, kind, None) or []:
+                if not isinstance(name, str):
+                    continue
+                function = getattr(model_admin, name)
+                if getattr(function, "dialog", None) is None and name not in FORM_PAGES:
+                    unguarded.append(f"{model._meta.label}.{name}")
+    assert unguarded == []

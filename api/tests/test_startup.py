@@ -55,10 +55,12 @@ def test_the_admin_gets_a_page_that_reloads_itself(api_client, gate, one_migrati
 
 
 def test_health_answers_and_ready_names_the_pending_migration(
-    api_client, gate, one_migration_pending
+    api_client, gate, one_migration_pending, settings
 ):
+    settings.METRICS_TOKEN = "metrics-t0ken"
     assert api_client.get("/api/health/live").status_code == 200
-    response = api_client.get("/api/health/ready")
+    assert api_client.get("/api/health/ready").json() == {"status": "down"}
+    response = api_client.get("/api/health/ready", HTTP_AUTHORIZATION="Bearer metrics-t0ken")
     assert response.status_code == 503
     check = response.json()["checks"]["migrations"]
     assert check["status"] == "down"

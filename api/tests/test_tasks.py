@@ -29,6 +29,7 @@ from api.tests.worker_tasks import always_fails_task, record_task
 QUEUES = {
     "search.index_product",
     "inventory.adjust",
+    "catalog.import",
     "email.send_order_confirmation",
     "email.send_payment_received",
     "email.send_order_shipped",
@@ -74,6 +75,7 @@ def test_the_queues_are_declared_with_dead_lettering():
     [
         ("search.index_product", "search.index_product"),
         ("inventory.adjust", "inventory.adjust"),
+        ("catalog.import", "catalog.import"),
         ("email.send_order_confirmation", "email.send_order_confirmation"),
         ("email.send_low_stock_alert", "email.send_low_stock_alert"),
         ("payment.webhook_process", "payment.webhook_process"),

@@ -6,7 +6,8 @@ set -euo pipefail
 : "${PRIMARY_HOST:?set PRIMARY_HOST}"
 : "${REPLICATION_PASSWORD:?set REPLICATION_PASSWORD}"
 SLOT=${REPLICATION_SLOT:-replica_1}
-export PGDATA=${PGDATA:-/var/lib/postgresql/data}
+# The image sets PGDATA (18: /var/lib/postgresql/18/docker, inside the volume at /var/lib/postgresql).
+export PGDATA=${PGDATA:-/var/lib/postgresql/18/docker}
 export PGPASSWORD=$REPLICATION_PASSWORD
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -15,7 +16,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     sleep 2
   done
   mkdir -p "$PGDATA"
-  chown postgres:postgres "$PGDATA"
+  chown postgres:postgres "$(dirname "$PGDATA")" "$PGDATA"
   chmod 0700 "$PGDATA"
   basebackup=(pg_basebackup -h "$PRIMARY_HOST" -U replicator -D "$PGDATA"
     --write-recovery-conf --wal-method=stream --checkpoint=fast --slot="$SLOT")

@@ -8,8 +8,10 @@ from django.urls import reverse
 
 from api.celery import app, queue_for
 from cart.models import Coupon
+from orders import services
 from orders.models import InventoryUpload, Order, OrderStatus
 from orders.tests.fixtures import place
+from payments.services import payment_record_manual
 from products.models import Variant
 from testing.factories import UserFactory, make_variant
 
@@ -50,6 +52,50 @@ def test_admin_actions_move_orders_through_the_services(admin_client, client):
     assert Variant.objects.get(pk=variant.pk).stock_quantity == 8
     page = admin_client.get(reverse("admin:orders_order_change", args=[first.pk]))
     assert page.status_code == 200 and "TRK-9" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("action", "prepare", "after"),
+    [
+        ("mark_paid_one", [], OrderStatus.PAID),
+        ("deliver_one", ["mark-paid", "ship"], OrderStatus.DELIVERED),
+        ("cancel_one", ["mark-paid"], OrderStatus.CANCELLED),
+    ],
+)
+def test_a_link_to_an_order_action_changes_nothing_until_the_dialog_posts(
+    admin_client, client, action, prepare, after, mailoutbox
+):
+    order = place(client, lines=[(make_variant(stock=5), 1)])
+    if "mark-paid" in prepare:
+        payment_record_manual(order=order, note="transfer arrived")
+    if "ship" in prepare:
+        services.order_ship(order_id=order.pk, tracking_number="T-1")
+    order.refresh_from_db()
+    before, sent = order.status, len(mailoutbox)
+    url = reverse(f"admin:orders_order_{action}", args=[order.pk])
+
+    # as a link in an email would open it: the question, and nothing changes
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert b"<form" in page.content and b"?" in page.content
+    order.refresh_from_db()
+    assert order.status == before
+    assert len(mailoutbox) == sent
+
+    answered = admin_client.post(url, {"_form_submitted": "on"})
+    assert answered.status_code == 302
+    order.refresh_from_db()
+    assert order.status == after
+
+
+def test_the_sales_report_rebuild_asks_before_it_writes(admin_client):
+    from orders.models import SalesReport
+
+    url = reverse("admin:orders_salesreport_regenerate")
+    assert admin_client.get(url).status_code == 200
+    assert not SalesReport.objects.exists()
+    assert admin_client.post(url, {"_form_submitted": "on"}).status_code == 302
+    assert SalesReport.objects.count() == 7
 
 
 def test_coupons_are_managed_in_the_admin_with_their_rules(admin_client):

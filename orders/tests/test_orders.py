@@ -1,5 +1,6 @@
 """Orders after checkout: who sees them, the status machine, stock returns, emails, expiry."""
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -201,11 +202,13 @@ def test_a_shipped_order_cannot_be_cancelled_by_its_customer(client):
 # -- staff ----------------------------------------------------------------------------------------
 
 
-def staff_post(client, staff, order, action, body=None):
+def staff_post(client, staff, order, action, body=None, key=None):
+    """A staff action on the order, with a fresh Idempotency-Key unless `key` is given."""
     return client.post(
         f"/api/staff/orders/{order.number}/{action}",
         body or {},
         content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key or uuid.uuid4().hex,
         **bearer(staff),
     )
 
@@ -432,7 +435,10 @@ def test_staff_resolve_a_review_and_the_order_log_keeps_the_reasons(client, staf
     url = f"/api/staff/orders/{flagged.number}/review-resolved"
 
     def post(body, **headers):
-        return client.post(url, body, content_type="application/json", **headers)
+        key = uuid.uuid4().hex
+        return client.post(
+            url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key, **headers
+        )
 
     assert post({"note": "x"}).status_code == 401
     assert post({"note": "x"}, **bearer(customer)).status_code == 403

@@ -72,6 +72,9 @@ class ProviderResult:
     amount: Decimal | None = None
     currency: str = ""
     failure: str = ""
+    # The provider is moving the money now (a bank debit clearing, 3-D Secure under way): the
+    # order must not be cancelled under it.
+    processing: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,10 @@ class PaymentProvider(ABC):
         if minutes is None:
             return None
         return timedelta(minutes=minutes) if minutes else settings.ORDER_PAYMENT_TIMEOUT
+
+    def minimum_amount(self, currency: str) -> Decimal:
+        """The smallest total this provider collects (checkout: 422 amount_below_minimum)."""
+        return Decimal("0")
 
     def public_info(self) -> dict[str, Any]:
         """What a client needs to offer this provider at checkout (no secrets)."""

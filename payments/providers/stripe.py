@@ -108,12 +108,39 @@ def _result(intent: Any) -> ProviderResult:
         amount=from_minor_units(minor, currency) if minor is not None and currency else None,
         currency=currency,
         failure=(error.get("message") or "") if status == "failed" else "",
+        processing=data.get("status") in ("processing", "requires_capture"),
     )
+
+
+# Stripe's minimum charge per currency (its documentation's table, the common ones); others: 0.50.
+MINIMUM_CHARGE = {
+    "USD": "0.50",
+    "EUR": "0.50",
+    "GBP": "0.30",
+    "CHF": "0.50",
+    "CAD": "0.50",
+    "AUD": "0.50",
+    "JPY": "50",
+    "DKK": "2.50",
+    "NOK": "3.00",
+    "SEK": "3.00",
+    "PLN": "2.00",
+    "HKD": "4.00",
+    "MXN": "10",
+    "SGD": "0.50",
+    "NZD": "0.50",
+    "BRL": "0.50",
+    "INR": "0.50",
+    "AED": "2.00",
+}
 
 
 class StripeProvider(PaymentProvider):
     name = "stripe"
     remote = True
+
+    def minimum_amount(self, currency: str) -> Decimal:
+        return Decimal(MINIMUM_CHARGE.get(currency.upper(), "0.50"))
 
     def public_info(self) -> dict[str, Any]:
         return {"publishable_key": settings.STRIPE_PUBLISHABLE_KEY or None}

@@ -21,7 +21,7 @@ from django.db import transaction
 from orders.errors import InvalidTransition
 from orders.models import Order, OrderStatus
 from orders.services import order_mark_paid
-from payments.errors import PaymentNotFound, PaymentNotManual
+from payments.errors import PaymentNotFound, PaymentNotManual, PaymentOrderCancelled
 from payments.models import Payment, PaymentStatus
 from payments.providers import PaymentProviderError, ProviderEvent, ProviderResult, get_provider
 from payments.services.sync import payment_sync
@@ -61,6 +61,8 @@ def payment_start(*, payment_id: int | None = None, payment: Payment | None = No
     payment_id = payment.pk
     if payment.status != PaymentStatus.CREATED:
         return payment
+    if payment.order.status == OrderStatus.CANCELLED:
+        raise PaymentOrderCancelled(details={"order_number": payment.order.number})
     provider = get_provider(payment.provider)
     try:
         result = provider.start(payment, idempotency_key=f"payment-{payment.uuid}-start")
@@ -193,3 +195,25 @@ def payment_cancel(*, order_id: int) -> Payment | None:
             payment.status = PaymentStatus.CANCELLED
             payment.save()
     return payment
+
+
+def payment_expiry_check(order_id: int) -> bool:
+    """Before an unpaid order is cancelled: may it be? Its payment is re-read at a remote
+    provider first. A payment that succeeded pays the order (through payment_sync: no), one the
+    provider is still processing (a bank debit, 3-D Secure under way) keeps it (no); a provider
+    that does not answer keeps it too, until the next run (no: cancelling would refund money
+    that may be arriving). Offline and missing payments: yes."""
+    payment = payment_for_order(order_id)
+    if payment is None or not get_provider(payment.provider).remote:
+        return True
+    if not payment.provider_reference:
+        return True  # never started at the provider: nothing can arrive
+    try:
+        state = get_provider(payment.provider).retrieve(payment)
+    except PaymentProviderError:
+        logger.warning("expiry re-read failed; order kept", extra={"payment_id": payment.pk})
+        return False
+    payment = payment_sync(payment_id=payment.pk, state=state, note="re-read before expiry")
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return False
+    return not state.processing

@@ -3,18 +3,23 @@
 1. webhook_receive (the request): the signature checked, the row stored (a repeated delivery
    changes nothing), webhook_process_task enqueued when the row commits;
 2. webhook_event_process (the task): the payment the event names is re-read from the provider
-   and synced, or its refunds booked; the row marked processed, an error kept on it.
+   and synced, or its refunds booked; the row marked processed, an error kept on it;
+3. webhook_events_prune (daily): processed rows older than WEBHOOK_EVENT_KEEP_DAYS go; a row
+   never processed stays, for reconciliation and staff.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from api.retention import delete_in_batches, retention_cutoff
 from payments.errors import PaymentProviderUnknown, WebhookInvalid
 from payments.models import Payment, PaymentStatus, WebhookEvent
 from payments.providers import InvalidProviderEvent, ProviderResult, get_provider, provider_names
@@ -86,6 +91,15 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     )
     row.refresh_from_db()
     return row
+
+
+def webhook_events_prune(*, now: datetime | None = None) -> int:
+    """Processed events older than WEBHOOK_EVENT_KEEP_DAYS (long after the provider stopped
+    redelivering them); unprocessed ones stay however old."""
+    cutoff = retention_cutoff(settings.WEBHOOK_EVENT_KEEP_DAYS, now=now)
+    if cutoff is None:
+        return 0
+    return delete_in_batches(WebhookEvent.objects.filter(processed_at__lt=cutoff))
 
 
 def _webhook_apply(row: WebhookEvent) -> str:

@@ -45,6 +45,8 @@ def order_with(client, provider: str, *, price: str = "20.00", quantity: int = 2
 
 
 def staff_post(client, staff, path: str, body: dict | None = None, **headers):
+    """A staff POST; each with a fresh Idempotency-Key unless one is given."""
+    headers.setdefault("HTTP_IDEMPOTENCY_KEY", uuid.uuid4().hex)
     return client.post(
         path, body or {}, content_type="application/json", **bearer(staff), **headers
     )

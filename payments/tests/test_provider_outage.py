@@ -77,7 +77,7 @@ def test_a_refund_made_while_the_broker_is_down_reaches_stripe_once_it_is_back(
         refunded = httpx.post(
             f"{base}/api/staff/orders/{order.number}/refund",
             json={"amount": "10.00"},
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "refund-1"},
             timeout=30,
         )
     assert refunded.status_code == 200, refunded.text
@@ -132,6 +132,7 @@ def test_a_refund_retried_through_an_hour_of_stripe_errors_goes_through_once(
             f"/api/staff/orders/{order.number}/refund",
             {"amount": "10.00"},
             content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="refund-1",
             **bearer(staff),
         )
     assert response.status_code == 200, response.json()

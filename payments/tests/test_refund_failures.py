@@ -4,6 +4,7 @@ the refund is taken back out of the payment once, the payment flagged, staff tol
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -41,6 +42,7 @@ def refund(client, django_capture_on_commit_callbacks):
                 f"/api/staff/orders/{order.number}/refund",
                 {"amount": amount},
                 content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
                 **bearer(staff),
             )
         assert response.status_code == 200, response.json()

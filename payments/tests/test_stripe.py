@@ -307,7 +307,11 @@ def test_partial_then_full_refund_through_stripe(
     url = f"/api/staff/orders/{order.number}/refund"
     with django_capture_on_commit_callbacks(execute=True):
         partial = client.post(
-            url, {"amount": "10.00"}, content_type="application/json", **bearer(staff)
+            url,
+            {"amount": "10.00"},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="refund-1",
+            **bearer(staff),
         )
     assert partial.status_code == 200, partial.json()
     payment.refresh_from_db()
@@ -327,7 +331,13 @@ def test_partial_then_full_refund_through_stripe(
     assert Refund.objects.count() == 1
 
     with django_capture_on_commit_callbacks(execute=True):
-        rest = client.post(url, {"restock": True}, content_type="application/json", **bearer(staff))
+        rest = client.post(
+            url,
+            {"restock": True},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="refund-2",
+            **bearer(staff),
+        )
     assert rest.status_code == 200
     payment.refresh_from_db()
     order.refresh_from_db()

@@ -1,4 +1,10 @@
-"""Public catalog reads (cached JSON bytes, products/catalog_pages.py) and customer reviews."""
+"""Public catalog reads (cached JSON bytes, products/catalog_pages.py) and customer reviews.
+
+Every GET here reads inside api.db_router.read_from_replica(): the catalog may be a moment old,
+so a configured read replica serves it (the router's rules still send a request that wrote, or
+a fill the replica cannot serve yet, to the primary). Posting a review reads and writes the
+primary.
+"""
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Path, Query, Router
@@ -6,6 +12,7 @@ from ninja import Header, Path, Query, Router
 from api import cache
 from api.auth import JWTAuth
 from api.controllers import error_responses
+from api.db_router import read_from_replica
 from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
 from api.pagination import MAX_PAGE_SIZE, Page, PageNumberPagination
 from api.schemas import ErrorOut
@@ -60,7 +67,8 @@ router = Router(tags=["catalog"], auth=None)
     summary="The category tree with product counts",
 )
 def categories(request: HttpRequest):
-    return json_bytes(catalog_pages.category_tree_json())
+    with read_from_replica():
+        return json_bytes(catalog_pages.category_tree_json())
 
 
 @router.get(
@@ -69,12 +77,14 @@ def categories(request: HttpRequest):
     summary="One category with its breadcrumbs and subcategories",
 )
 def category(request: HttpRequest, slug: Path[Slug]):
-    return json_bytes(catalog_pages.category_detail_json(slug))
+    with read_from_replica():
+        return json_bytes(catalog_pages.category_detail_json(slug))
 
 
 @router.get("/brands", response={200: Page[BrandOut]}, summary="Brands with product counts")
 def brands(request: HttpRequest, page: int = PageNumber(), page_size: int = PageSize()):
-    return json_bytes(catalog_pages.brand_list_json(page, page_size, url=page_url(request)))
+    with read_from_replica():
+        return json_bytes(catalog_pages.brand_list_json(page, page_size, url=page_url(request)))
 
 
 @router.get(
@@ -95,7 +105,8 @@ def products(
     page_size: int = PageSize(),
 ):
     url = page_url(request)
-    return json_bytes(catalog_pages.product_list_json(filters, page, page_size, url=url))
+    with read_from_replica():
+        return json_bytes(catalog_pages.product_list_json(filters, page, page_size, url=url))
 
 
 @router.get(
@@ -104,7 +115,8 @@ def products(
     summary="Everything a product page needs",
 )
 def product(request: HttpRequest, slug: Path[ProductSlug]):
-    return json_bytes(catalog_pages.product_detail_json(slug))
+    with read_from_replica():
+        return json_bytes(catalog_pages.product_detail_json(slug))
 
 
 @router.get(
@@ -119,12 +131,13 @@ def reviews(
     page_size: int = PageSize(),
 ):
     cache.deferred_limit_settle()  # no cached answer to count the deferred limit with
-    product = selectors.visible_product_for_slug(slug)
-    return PageNumberPagination().paginate_queryset(
-        selectors.published_reviews(product),
-        PageNumberPagination.Input(page=page, page_size=page_size),
-        request,
-    )
+    with read_from_replica():
+        product = selectors.visible_product_for_slug(slug)
+        return PageNumberPagination().paginate_queryset(
+            selectors.published_reviews(product),
+            PageNumberPagination.Input(page=page, page_size=page_size),
+            request,
+        )
 
 
 @router.post(

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from products.models import Product, Review, StockMovement, Variant
+from products.models import CatalogImport, Product, Review, StockMovement, Variant
 from products.services.stock import stock_adjust
 from products.tests.fixtures import ReviewFactory
 from testing.factories import UserFactory
@@ -173,7 +173,7 @@ def test_bulk_actions_call_the_services(admin_client, catalog):
     assert lines[0].startswith("product_slug,") and len(lines) == 5  # header + 4 variants
 
 
-def test_csv_import_page_dry_run_then_apply(admin_client, catalog):
+def test_csv_import_page_dry_run_then_apply(admin_client, catalog, run_tasks):
     url = reverse("admin:products_product_import_csv")
     assert admin_client.get(url).status_code == 200
     text = "product_slug,sku,stock_quantity\nzen-book,ZB-16,3\nzen-book,ZB-32,-1\n"
@@ -181,19 +181,26 @@ def test_csv_import_page_dry_run_then_apply(admin_client, catalog):
     def send(dry_run, mode="valid"):
         upload = io.BytesIO(text.encode())
         upload.name = "stock.csv"
-        data = {"file": upload, "mode": mode}
+        data = {"file": upload, "mode": mode, "stock": "set"}
         if dry_run:
             data["dry_run"] = "on"
         return admin_client.post(url, data)
 
-    report = send(dry_run=True)
+    report = send(dry_run=True)  # a small dry run is answered on the page
     assert report.status_code == 200
     page = report.content.decode()
     assert "would change" in page and "Expected a whole number from 0." in page
     assert Variant.objects.get(sku="ZB-16").stock_quantity == 10
-    applied = send(dry_run=False)
-    assert applied.status_code == 200  # errors are shown, the valid row applied
+    assert not CatalogImport.objects.exists()
+    with run_tasks():
+        applied = send(dry_run=False)  # an import is a task; its page shows the rows
+    job = CatalogImport.objects.get()
+    assert applied.status_code == 302
+    assert applied["Location"] == reverse("admin:products_catalogimport_change", args=[job.pk])
+    assert (job.status, job.rows_total, job.stock_changes, job.rows_failed) == ("done", 2, 1, 1)
     assert Variant.objects.get(sku="ZB-16").stock_quantity == 3
+    detail = admin_client.get(applied["Location"]).content.decode()
+    assert "ZB-16" in detail and "Expected a whole number from 0." in detail
 
 
 def test_review_moderation_actions(admin_client, catalog):

@@ -46,10 +46,10 @@ ID_PAGE = 5000  # ids per page when listing what the database or the index holds
 
 
 class CompatTransport(Transport):
-    """Sends `compatible-with=<ELASTICSEARCH_COMPATIBILITY>` instead of the 9.x client's 9, so
-    the same client talks to the ES 8 of docker-compose and to ES 9 (which accepts 8)."""
+    """Sends `compatible-with=<ELASTICSEARCH_COMPATIBILITY>` instead of the 9.x client's 9 when
+    that setting says 8: the same client then talks to an 8.x cluster being upgraded to 9."""
 
-    compatibility = 8
+    compatibility = 9
 
     def perform_request(self, method, target, *, headers=DEFAULT, **kwargs):
         if headers is not DEFAULT and headers:

@@ -5,7 +5,10 @@ Storage and indexing: search.pg.models and search.pg.indexer. Query words: searc
 (typo correction against the vocabulary, synonyms). The search statement: search.pg.query.
 A search costs three statements (vocabulary lookup, synonyms, the hits-total-facets statement)
 and a fourth, an index probe, when only its words could depend on the variant (search.pg.query.
-product_words); an autocomplete one to three.
+product_words); an autocomplete one to three. Searches and autocompletes read through
+api.db_router.read_cursor() (the replica when the route marked them safe; a cached answer is
+built inside api.cache.fill_reads, so never from a replica behind the index's version token);
+indexing, its consistency check and the health probe use the primary.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from api import cache
+from api.db_router import read_cursor
 from search.base import (
     ConsistencyReport,
     IndexReport,
@@ -115,7 +119,8 @@ class PostgresBackend(SearchBackend):
             return self._search(query, analysis)
         if entry is not None and entry.stamp == stamp and isinstance(entry.meta, SearchResult):
             return entry.meta
-        result = self._search(query, analysis)
+        with cache.fill_reads(stamp):
+            result = self._search(query, analysis)
         try:
             cache.entry_set(key, stamp, b"", ttl, meta=result)
         except Exception:
@@ -154,12 +159,12 @@ class PostgresBackend(SearchBackend):
             params[f"w{i}"] = _like_escape(word) + "%"
             params[f"m{i}"] = "% " + _like_escape(word) + "%"
             conditions.append(f"(s.norm LIKE %(w{i})s OR s.norm LIKE %(m{i})s)")
-        with connection.cursor() as cursor:
+        with read_cursor() as cursor:
             cursor.execute(_AUTOCOMPLETE.replace("{conditions}", " AND ".join(conditions)), params)
             return [Suggestion(kind=k, text=t, slug=s) for k, t, s in cursor.fetchall()]
 
     def _nearest(self, words: list[str]) -> list[str]:
-        with connection.cursor() as cursor:
+        with read_cursor() as cursor:
             cursor.execute(_NEAREST, [words, len(words)])
             nearest = dict(cursor.fetchall())
         return [nearest.get(i + 1) or word for i, word in enumerate(words)]

@@ -6,6 +6,9 @@ boolean per other filter (brand, category, price, each attribute). Hits keep the
 flag holds, grouped by product; each facet counts distinct products over the rows where every
 flag but its own holds, so choosing "blue" still shows how many are red. Without facets all the
 filters simply go into the WHERE clause.
+
+Every statement reads: on the replica when the route marked its reads safe (api.db_router
+.read_cursor(), sql_read_alias()), else the primary.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 
+from api.db_router import read_cursor, sql_read_alias
 from products.attribute_values import filter_key
 from products.models import AttributeDefinition, Brand, Category
 from search.base import (
@@ -100,7 +104,7 @@ def product_words(query: SearchQuery, analysis: Analysis) -> bool:
     products instead of 27,000 variant rows). One more statement, for queries of that shape."""
     if analysis.empty or not _variant_free(query):
         return False
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(_VARIANT_WORDS, {"skus": analysis.raw_tokens, "words": analysis.all_words()})
         (variant_words,) = cursor.fetchone()
     return not variant_words
@@ -322,7 +326,8 @@ SELECT
 
 
 def _execute(statement: str, params: Any) -> tuple:
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = sql_read_alias()  # SET LOCAL needs its transaction on the connection that searches
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         # Enough memory for the matched rows and the hash aggregates of a broad query, for this
         # statement only (the default 4 MB spills a 40k-row match to disk).
         cursor.execute(SET_WORK_MEM)

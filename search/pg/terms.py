@@ -5,7 +5,8 @@ synonym expansion, in one statement.
 Each query word becomes an OR group: the word itself, its correction when the vocabulary does not
 know it ("runing" -> running, "addidas" -> adidas: the nearest known word by trigram distance, on
 the GiST index), and every synonym of it or of a phrase it starts ("sneakers" -> trainers). The
-groups are ANDed. Stop words and numbers are never corrected.
+groups are ANDed. Stop words and numbers are never corrected. Its statements read through
+api.db_router.read_cursor() (the replica, when the search route marked its reads safe).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from django.db import connection
-
+from api.db_router import read_cursor
 from search.pg.indexer import CONFIG
 
 # Words, numbers with a decimal point ("13.3") and SKU-like tokens ("EM000123-1").
@@ -91,7 +91,7 @@ class Analysis:
 
 
 def _synonym_sets() -> list[list[str]]:
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(_SYNONYMS)
         rows = cursor.fetchall()
     sets = []
@@ -109,7 +109,7 @@ def analyse(q: str) -> Analysis:
     analysis = Analysis(words=words, raw_tokens=[t.upper() for t in q.split()][:MAX_WORDS])
     if not words:
         return analysis
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(_ANALYSE, [words])
         rows = {row[0]: row[1:] for row in cursor.fetchall()}
     synonyms = _synonym_sets()

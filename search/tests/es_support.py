@@ -198,7 +198,7 @@ class FakeElasticsearch:
         if not segments:
             return 200, {
                 "name": "fake",
-                "version": {"number": "8.15.3"},
+                "version": {"number": "9.5.2"},
                 "tagline": "You Know, for Search",
             }
         head = segments[0]

@@ -73,12 +73,21 @@ def test_setup_warns_when_the_live_mapping_is_outdated(fake, backend, caplog):
     assert "run manage.py search_reindex" in caplog.text
 
 
-def test_requests_ask_for_rest_compatibility_with_8(fake, backend):
+def test_requests_ask_for_rest_compatibility_with_9_the_supported_server(fake, backend):
     backend.ping()
     backend.setup()
     for request in fake.requests:
-        accept = request.headers.get("accept", "")
-        assert "compatible-with=9" not in accept
+        assert "compatible-with=8" not in request.headers.get("accept", "")
+    put = fake.calls("PUT", r"/_synonyms/.*")[0]
+    assert put.headers["content-type"] == "application/vnd.elasticsearch+json; compatible-with=9"
+
+
+def test_an_8x_cluster_being_upgraded_is_asked_for_compatibility_with_8(fake, backend, settings):
+    settings.ELASTICSEARCH_COMPATIBILITY = 8
+    backend.ping()
+    backend.setup()
+    for request in fake.requests:
+        assert "compatible-with=9" not in request.headers.get("accept", "")
     put = fake.calls("PUT", r"/_synonyms/.*")[0]
     assert put.headers["content-type"] == "application/vnd.elasticsearch+json; compatible-with=8"
 
@@ -250,8 +259,9 @@ def test_synonyms_changed_updates_the_set(fake, backend):
     assert not fake.calls("POST", r"/.*/_close")  # no index goes dark
 
 
-def test_health_reports_the_search_backend_up(fake, api_client):
-    response = api_client.get("/api/health/ready")
+def test_health_reports_the_search_backend_up(fake, api_client, settings):
+    settings.METRICS_TOKEN = "metrics-t0ken"
+    response = api_client.get("/api/health/ready", HTTP_AUTHORIZATION="Bearer metrics-t0ken")
     assert response.json()["checks"]["search"]["status"] == "ok"
 
 

@@ -327,7 +327,7 @@ def _bucket(key, products, **extra):
 
 
 def recorded_response() -> dict:
-    """A response in the shape Elasticsearch 8 returns for search_body()."""
+    """A response in the shape Elasticsearch returns for search_body()."""
     variant_hit = {
         "_id": "71",
         "_score": None,

@@ -2,20 +2,23 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from products.csv_io import MODES, import_csv
+from products.csv_io import MODES, STOCK_MODES, import_csv
 
 
 class Command(BaseCommand):
     help = (
-        "Import products and variants from CSV (the export's format). --dry-run reports and "
-        "changes nothing; --mode atomic (default) applies all rows or none, --mode valid "
-        "applies the valid rows and reports the others."
+        "Import products and variants from CSV (the export's format), in the foreground with a "
+        "progress bar. --dry-run reports and changes nothing; --mode atomic (default) checks "
+        "every row first and applies only a file without errors, --mode valid applies the "
+        "valid rows and reports the others. --stock ignore (default) leaves stock alone; set "
+        "makes stock_quantity the level, delta adds it (through the stock ledger)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="CSV file (UTF-8).")
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--mode", choices=MODES, default="atomic")
+        parser.add_argument("--stock", choices=STOCK_MODES, default="ignore")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
@@ -27,6 +30,7 @@ class Command(BaseCommand):
                 source,
                 dry_run=options["dry_run"],
                 mode=options["mode"],
+                stock=options["stock"],
                 reference=f"import {path.name}",
                 progress=not options["no_progress"],
             )
