@@ -26,6 +26,8 @@ pytest_plugins = [
     "orders.tests.fixtures",
     "payments.tests.fixtures",
     "search.tests.fixtures",
+    "cms.tests.fixtures",
+    "webhooks.tests.fixtures",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -1,10 +1,10 @@
 """The NinjaExtraAPI: every controller is registered here."""
 
-from ninja_extra import NinjaExtraAPI
-
 from api.errors import install_exception_handlers
 from api.health import HealthController
+from api.openapi import EmporiumAPI
 from cart.controllers import CartController
+from cms.controllers import router as cms_router
 from core.controllers import (
     AddressController,
     AuthController,
@@ -21,8 +21,10 @@ from orders.controllers import (
 from payments.controllers import PaymentController, StaffRefundController
 from products.controllers import StaffCatalogController, StaffProductController, catalog_router
 from search.controllers import router as search_router
+from webhooks.controllers import StaffWebhookController
 
-api = NinjaExtraAPI(
+# Its schema declares the error answers common to every operation (api/openapi.py).
+api = EmporiumAPI(
     title="Emporium API",
     version="1.0.0",
     description=(
@@ -40,6 +42,8 @@ api.register_controllers(AuthController, MeController, AddressController, StaffU
 api.register_controllers(StaffCatalogController, StaffProductController)
 api.add_router("/catalog", catalog_router)
 api.add_router("/search", search_router)
+api.add_router("/cms", cms_router)
 api.register_controllers(CartController, CheckoutController, OrderController)
 api.register_controllers(StaffOrderController, StaffReportController, StaffInventoryController)
 api.register_controllers(PaymentController, StaffRefundController)
+api.register_controllers(StaffWebhookController)

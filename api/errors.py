@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja_extra import exceptions as extra_exceptions
 
@@ -245,6 +246,9 @@ def exception_response(request: HttpRequest, exc: Exception) -> JsonResponse:
         return error_response(413, "payload_too_large", "The request body is too large.")
     if isinstance(exc, SuspiciousOperation):
         return error_response(400, "bad_request", "The request was refused as unsafe.")
+    if isinstance(exc, MultiPartParserError):
+        # Raised when a route first reads request.FILES: no boundary, a broken part...
+        return error_response(400, "bad_request", f"The multipart body cannot be read: {exc}.")
     return unhandled_response(request, exc)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -87,6 +88,22 @@ Email = Annotated[
     Field(min_length=3, max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"]),
     AfterValidator(_email),
 ]
+# A calendar day a filter or a report reads. The span leaves a day and any time zone's offset
+# on either side, so the arithmetic around it cannot overflow (9999-12-31 + 1 day would).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
+def _day_in_span(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise PydanticCustomError(
+            "date_range",
+            "Dates run from {first} to {last}.",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return value
+
+
+Day = Annotated[date, AfterValidator(_day_in_span)]
 # A password as typed: never trimmed; the length cap keeps hashing cheap for huge inputs.
 Password = Annotated[
     str, BeforeValidator(reject_nul), Field(min_length=1, max_length=128, examples=["s3cret-Pass"])

@@ -1,8 +1,9 @@
 """Checkout benchmark (not a test): .venv/bin/python bench/checkout.py [--checkouts 400]
 
-Serves the app with gunicorn (2 processes x 8 threads, gthread) on its own embedded PostgreSQL and
-Redis under .data/bench/ (the catalog benchmark's), and places orders with 16 client threads,
-each its own keep-alive connection, every request a real POST /api/checkout of a guest cart
+Serves the app as shipped (bench/server.py: `gunicorn -c deploy/gunicorn.conf.py`, production
+settings, 2 workers; GUNICORN_THREADS from --threads, 1 as shipped) on its own embedded
+PostgreSQL and Redis under .data/bench/ (the catalog benchmark's), and places orders with 16
+client threads, each its own connection, every request a real POST /api/checkout of a guest cart
 prepared beforehand (one line, quantity 1, a fresh Idempotency-Key):
 
   uncontended   every cart holds a different SKU: no two checkouts wait on the same row lock
@@ -20,11 +21,9 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -34,6 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+# Every checkout comes from one address and one email, and none is paid: the limit of unpaid
+# orders (3 by default) would refuse all but the first three, here and in the server.
+os.environ.setdefault("ORDER_MAX_UNPAID", "1000000000")
+
+from bench.server import HEADERS, Server, production_env  # noqa: E402 - after the path above
 
 ADDRESS = {
     "first_name": "Bench",
@@ -61,12 +65,6 @@ class Result:
     def pct(self, q: float) -> float:
         data = sorted(self.latencies_ms)
         return data[min(len(data) - 1, int(q * len(data)))] if data else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(uncontended_skus: int) -> tuple[list[int], int]:
@@ -150,55 +148,6 @@ def count_queries(variant_id: int) -> list[str]:
     return [q["sql"] for q in queries]
 
 
-class Server:
-    def __init__(self, env: dict[str, str], log_dir: Path, workers: int, threads: int):
-        self.port = free_port()
-        self.log = open(log_dir / "gunicorn-checkout.log", "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our app
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "bench.wsgi:application",
-                f"--workers={workers}",
-                f"--threads={threads}",
-                "--worker-class=gthread",
-                f"--bind=127.0.0.1:{self.port}",
-                "--backlog=1024",
-                "--log-level=warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited; see its log")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                conn.request("GET", "/api/health/live")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer in {timeout} s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
-
 def load(name: str, port: int, tokens: list[str], concurrency: int) -> Result:
     """Check out every cart, `concurrency` at a time, each client on a keep-alive connection."""
     body = json.dumps({"email": "bench@example.com", "shipping_address": ADDRESS})
@@ -222,6 +171,7 @@ def load(name: str, port: int, tokens: list[str], concurrency: int) -> Result:
                 "/api/checkout",
                 body=body,
                 headers={
+                    **HEADERS,
                     "Content-Type": "application/json",
                     "Idempotency-Key": uuid.uuid4().hex,
                     "X-Cart-Token": token,
@@ -253,7 +203,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="GUNICORN_THREADS (1: sync).")
     args = parser.parse_args()
 
     from api import runtime
@@ -264,20 +214,19 @@ def main() -> int:
         from django.conf import settings
 
         statements = count_queries(uncontended[0])
-        env = {
-            **os.environ,
-            **settings.SERVICES.environ(),
-            "RATE_LIMITS": json.dumps({"checkout": None}),
-            "PYTHONUNBUFFERED": "1",
-        }
-        import tempfile
-
+        env = production_env(
+            settings.SERVICES.environ(),
+            RATE_LIMITS=json.dumps({"checkout": None}),
+            GUNICORN_THREADS=str(args.threads),
+        )
         with tempfile.TemporaryDirectory() as tmp:
-            server = Server(env, Path(tmp), args.workers, args.threads)
+            server = Server("checkout", env, Path(tmp), args.workers)
             server.wait()
+            boots = server.worker_boots()
             print(
                 f"load: {args.concurrency} client threads, {args.checkouts} checkouts per case and "
-                f"round, {args.rounds} rounds; gunicorn {args.workers} x {args.threads} threads; "
+                f"round, {args.rounds} rounds; gunicorn -c deploy/gunicorn.conf.py, "
+                f"{args.workers} workers x {args.threads} threads, production settings; "
                 f"loadavg before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
             )
             load("warmup", server.port, make_carts(uncontended, 32), args.concurrency)
@@ -286,6 +235,10 @@ def main() -> int:
                 for name, variants in (("uncontended", uncontended), ("hot SKU", [hot])):
                     tokens = make_carts(variants, args.checkouts)
                     rounds[name].append(load(name, server.port, tokens, args.concurrency))
+            print(
+                f"loadavg after: {os.getloadavg()[0]:.2f}; worker restarts during the run: "
+                f"{server.worker_boots() - boots}"
+            )
             report(rounds, statements)
     finally:
         if server is not None:
@@ -302,14 +255,18 @@ def main() -> int:
 
 def report(rounds: dict[str, list[Result]], statements: list[str]) -> None:
     median = statistics.median
-    print(f"\n{'case':<13}{'checkouts/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  per round")
+    print(f"\n{'case':<13}{'checkouts/s':>12}{'p50 ms':>9}{'p99 ms':>9}  per round")
     for name, results in rounds.items():
         per_round = " ".join(f"{r.rate:.0f}" for r in results)
-        errors = sum(sum(r.errors.values()) for r in results)
+        by_status: dict[int, int] = {}
+        for r in results:
+            for status, count in r.errors.items():
+                by_status[status] = by_status.get(status, 0) + count
+        errors = ", ".join(f"{n} x {status}" for status, n in sorted(by_status.items())) or "0"
         p50 = median(r.pct(0.5) for r in results)
         p99 = median(r.pct(0.99) for r in results)
         rate = median(r.rate for r in results)
-        print(f"{name:<13}{rate:>12.1f}{p50:>9.1f}{p99:>9.1f}{errors:>8}  {per_round}")
+        print(f"{name:<13}{rate:>12.1f}{p50:>9.1f}{p99:>9.1f}  {per_round}  errors: {errors}")
     savepoints = sum("SAVEPOINT" in s for s in statements)
     frames = sum(s.strip().upper() in ("BEGIN", "COMMIT") for s in statements)
     print(

@@ -1,5 +1,6 @@
-"""The benchmark's settings: production-like (DEBUG off), its own embedded services under
-.data/bench/, and a URLconf with the floor endpoint that the public API does not have."""
+"""The benchmark process's own settings (seeding, preparing carts, counting queries): DEBUG off,
+its own embedded services under .data/bench/. The servers it loads run the production settings
+(bench/server_settings.py) on these same services."""
 
 from api import runtime
 from api.settings.base import *  # noqa: F403

@@ -1,4 +1,6 @@
-"""The API plus /bench/floor: a bare Ninja endpoint returning a constant 2 KB JSON document."""
+"""The API plus a bare Ninja endpoint returning a constant 2 KB JSON document, twice: at
+/bench/floor (the bare floor, served with no middleware by bench/bare_settings.py) and at
+/api/bench/floor, where it passes every middleware an API route passes (the middleware floor)."""
 
 from django.urls import path
 from ninja import NinjaAPI
@@ -27,4 +29,8 @@ def floor(request):
     return FLOOR_PAYLOAD
 
 
-urlpatterns = [path("bench/", floor_api.urls), *api_urlpatterns]
+urlpatterns = [
+    path("bench/", floor_api.urls),
+    path("api/bench/", floor_api.urls),
+    *api_urlpatterns,
+]

@@ -69,7 +69,13 @@ class CartLineOut(Schema):
     variant_name: str = Field(alias="line.variant.name")
     attributes: dict[str, str]
     quantity: int = Field(alias="line.quantity")
-    unit_price: Decimal = Field(description="Today's price, from the catalog.")
+    unit_price: Decimal = Field(
+        description="Today's price, from the catalog (promotions included)."
+    )
+    compare_at_price: Decimal | None = Field(
+        description="The price before the catalog promotion in unit_price; null without one."
+    )
+    promotion: str | None = Field(description="The catalog promotion in unit_price, by name.")
     line_total: Decimal
     status: Literal["ok", "unavailable", "out_of_stock", "insufficient_stock"]
     available_quantity: int | None = Field(
@@ -81,6 +87,30 @@ class CartLineOut(Schema):
     @staticmethod
     def resolve_previous_unit_price(priced: PricedLine) -> Decimal | None:
         return priced.line.unit_price_at_add if priced.price_changed else None
+
+    @staticmethod
+    def resolve_promotion(priced: PricedLine) -> str | None:
+        return priced.promotion.offer.name if priced.promotion else None
+
+
+class AppliedPromotionOut(Schema):
+    """A cart promotion in the totals (promotions.pricing.AppliedPromotion)."""
+
+    id: int = Field(alias="promotion_id")
+    name: str
+    reward: Literal["percent", "fixed", "free_shipping", "free_items"]
+    amount: Decimal = Field(description="Its part of discount_total, or the shipping it waived.")
+    free_shipping: bool = Field(alias="shipping")
+
+
+class NextPromotionOut(Schema):
+    """The promotion the cart is closest to (promotions.pricing.NextPromotion)."""
+
+    id: int = Field(alias="promotion_id")
+    name: str
+    message: str = Field(examples=["spend 12.00 more for free shipping"])
+    amount_missing: Decimal | None = Field(description="To spend more, for a spend promotion.")
+    units_missing: int | None = Field(description="Units of its set to add, for buy N get M.")
 
 
 class CartOut(Schema):
@@ -95,6 +125,10 @@ class CartOut(Schema):
     subtotal: Decimal = Field(alias="totals.subtotal")
     discount_total: Decimal = Field(alias="totals.discount_total")
     shipping_total: Decimal = Field(alias="totals.shipping_total")
+    promotions: list[AppliedPromotionOut] = Field(
+        alias="totals.promotions", description="The cart promotions that applied."
+    )
+    next_promotion: NextPromotionOut | None = Field(alias="totals.next_promotion")
     tax_total: Decimal = Field(alias="totals.tax_total")
     grand_total: Decimal = Field(alias="totals.grand_total")
     is_purchasable: bool = Field(

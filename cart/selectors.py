@@ -1,8 +1,9 @@
 """Reads of carts: whose cart a request means, and the cart priced from the catalog.
 
 A priced cart costs a bounded number of queries whatever its size: the lines with their
-variants and products, their attribute values, and (for a coupon with a per-customer limit)
-one count of redemptions.
+variants and products, their attribute values, the live promotions that reach them (one
+statement, promotions/selectors.py), and (for a coupon with a per-customer limit) one count of
+redemptions.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from cart.errors import (
 from cart.models import Cart, CartLine, CartStatus, Coupon, CouponRedemption, cart_token_hash
 from cart.pricing import Totals, cart_totals
 from products.models import VariantAttributeValue
+from promotions.pricing import CatalogPrice, Line, catalog_prices
+from promotions.selectors import offers_for_variants
 
 LINE_OK = "ok"
 LINE_UNAVAILABLE = "unavailable"
@@ -133,6 +136,12 @@ class PricedLine:
     line_total: Decimal
     status: str
     attributes: dict[str, str]
+    # The catalog promotion in today's price, if one is live for the variant.
+    promotion: CatalogPrice | None = None
+
+    @property
+    def compare_at_price(self) -> Decimal | None:
+        return self.promotion.regular if self.promotion is not None else None
 
     @property
     def price_changed(self) -> bool:
@@ -184,11 +193,21 @@ def cart_priced(cart: Cart, *, user: Any = None, token: str | None = None) -> Pr
         .select_related("variant__product")
         .order_by("created_at", "id")
     )
-    attributes = variant_attributes([line.variant_id for line in lines]) if lines else {}
+    variant_ids = [line.variant_id for line in lines]
+    attributes = variant_attributes(variant_ids) if lines else {}
+    offers = offers_for_variants(variant_ids=variant_ids, now=timezone.now()) if lines else None
+    promoted = (
+        catalog_prices(
+            {line.variant_id: line.variant.effective_price for line in lines}, offers.catalog
+        )
+        if offers
+        else {}
+    )
     priced = []
     for line in lines:
         variant = line.variant
-        unit = quantize(variant.effective_price)
+        promotion = promoted.get(variant.pk)
+        unit = promotion.price if promotion else quantize(variant.effective_price)
         priced.append(
             PricedLine(
                 line=line,
@@ -196,6 +215,7 @@ def cart_priced(cart: Cart, *, user: Any = None, token: str | None = None) -> Pr
                 line_total=unit * line.quantity,
                 status=line_status(variant, line.quantity),
                 attributes=attributes.get(variant.pk, {}),
+                promotion=promotion,
             )
         )
     subtotal = sum((p.line_total for p in priced), Decimal("0.00"))
@@ -213,7 +233,13 @@ def cart_priced(cart: Cart, *, user: Any = None, token: str | None = None) -> Pr
     return PricedCart(
         cart=cart,
         lines=priced,
-        totals=cart_totals(subtotal=subtotal, coupon=coupon, has_items=bool(priced)),
+        totals=cart_totals(
+            subtotal=subtotal,
+            coupon=coupon,
+            has_items=bool(priced),
+            lines=[Line(p.line.variant_id, p.unit_price, p.line.quantity) for p in priced],
+            offers=offers.cart if offers else (),
+        ),
         coupon_error=coupon_error,
         problems=problems,
         token=token if cart.user_id is None else None,

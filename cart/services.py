@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from api.money import quantize
 from api.retention import delete_in_batches, retention_cutoff
 from cart.errors import (
     CartClosed,
@@ -35,6 +34,7 @@ from cart.models import (
 from cart.selectors import caller_user, cart_priced, coupon_validate, guest_cart_by_token
 from products.errors import InsufficientStock, VariantNotFound
 from products.models import Variant
+from promotions.selectors import unit_prices
 
 # -- carts ----------------------------------------------------------------------------------------
 
@@ -126,7 +126,7 @@ def cart_line_add(*, cart: Cart, variant_id: int, quantity: int) -> CartLine:
             raise CartLimitReached(details={"max_lines": settings.CART_MAX_LINES})
         line = CartLine(cart=cart, variant=variant, quantity=0)
     line.quantity = in_cart + quantity
-    line.unit_price_at_add = quantize(variant.effective_price)
+    line.unit_price_at_add = unit_prices([variant], now=timezone.now())[variant.pk]
     line.save()
     _touch(cart)
     return line
@@ -147,7 +147,7 @@ def cart_line_update(*, cart: Cart, line_id: int, quantity: int) -> CartLine:
         )
     _check_quantity(variant, quantity, line.quantity)
     line.quantity = quantity
-    line.unit_price_at_add = quantize(variant.effective_price)
+    line.unit_price_at_add = unit_prices([variant], now=timezone.now())[variant.pk]
     line.save(update_fields=["quantity", "unit_price_at_add", "updated_at"])
     _touch(cart)
     return line
@@ -261,6 +261,7 @@ def _merge_lines(guest: Cart, target: Cart, report: MergeReport) -> None:
     existing = {line.variant_id: line for line in CartLine.objects.filter(cart=target)}
     line_count = len(existing)
     limit = settings.CART_MAX_LINE_QUANTITY
+    prices = unit_prices([line.variant for line in guest_lines], now=timezone.now())
     for guest_line in guest_lines:
         variant = guest_line.variant
         ref = {"variant_id": variant.pk, "sku": variant.sku}
@@ -281,7 +282,7 @@ def _merge_lines(guest: Cart, target: Cart, report: MergeReport) -> None:
         if line is None and line_count >= settings.CART_MAX_LINES:
             report.dropped.append({**ref, "reason": "cart_full"})
             continue
-        price = quantize(variant.effective_price)
+        price = prices[variant.pk]
         if guest_line.unit_price_at_add != price:
             report.price_changes.append(
                 {**ref, "previous_unit_price": guest_line.unit_price_at_add, "unit_price": price}

@@ -24,6 +24,15 @@ def user_may_checkout(user: Any) -> bool:
     return user.email_verified or not settings.REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT
 
 
+def staff_emails() -> list[str]:
+    """Every active staff user's email: who staff alerts go to when no address is configured."""
+    return list(
+        User.objects.filter(is_staff=True, is_active=True)
+        .order_by("pk")
+        .values_list("email", flat=True)
+    )
+
+
 def address_list(*, user: User) -> QuerySet[Address]:
     """The customer's addresses, defaults first, then newest."""
     return Address.objects.filter(user=user)

@@ -184,21 +184,31 @@ def token_verify(*, token: str) -> TokenInfo:
 
 
 def token_blacklist(*, refresh: str, everywhere: bool = False) -> None:
-    """Log out: blacklist this refresh token (again is fine), or every one of its user's."""
+    """Log out: blacklist this refresh token (again is fine), or every one of its user's.
+
+    Ending every session takes a live token: one already revoked (logged out, rotated, ended by
+    an earlier "everywhere") is a 401, or an old stolen token could end its owner's sessions
+    again and again. The row is locked as a rotation locks it, so a refresh racing this call
+    either finishes first (and this token is then revoked) or waits for the revocation.
+    """
     payload = _decode(refresh, types=("refresh",))
-    outstanding = (
-        OutstandingToken.objects.filter(jti=payload[api_settings.JTI_CLAIM])
-        .select_related("user")
-        .order_by("pk")
-        .first()
-    )
-    if outstanding is None or outstanding.user_id != payload[api_settings.USER_ID_CLAIM]:
-        raise TokenNotValid()
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=outstanding)], ignore_conflicts=True
-    )
-    if everywhere and outstanding.user is not None:
-        user_tokens_revoke(user=outstanding.user)
+    with transaction.atomic():
+        outstanding = (
+            OutstandingToken.objects.select_for_update()
+            .filter(jti=payload[api_settings.JTI_CLAIM])
+            .order_by("pk")  # the model orders by user: a join FOR UPDATE refuses
+            .first()
+        )
+        if outstanding is None or outstanding.user_id != payload[api_settings.USER_ID_CLAIM]:
+            raise TokenNotValid()
+        if not everywhere:
+            BlacklistedToken.objects.bulk_create(
+                [BlacklistedToken(token=outstanding)], ignore_conflicts=True
+            )
+            return
+        if BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise TokenNotValid("Token is blacklisted.")
+        user_tokens_revoke(user=_active_user(payload))
 
 
 def user_tokens_revoke(*, user: User) -> int:

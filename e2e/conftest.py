@@ -48,10 +48,12 @@ from payments.models import WebhookEvent
 from payments.tasks import payment_refund_task
 from products.imports import catalog_import_create, catalog_import_process
 from products.models import Variant
+from promotions.models import CartPromotion, PromotionRedemption
 from search.models import Synonym
 from search.services import search_query_record
 from testing import browser, servers
 from testing.factories import ADDRESS
+from webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
 
 ARTIFACTS = Path(settings.DATA_DIR) / "browser"
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -157,9 +159,61 @@ def _admin_rows(actor: User) -> None:
     WebhookEvent.objects.create(
         provider="stripe", event_id="evt_admin_crawl", type="charge.updated", payload={}
     )
+    _webhook_rows(actor)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     SolarSchedule.objects.create(
         event="sunrise", latitude=Decimal("48.85"), longitude=Decimal("2.35")
+    )
+
+
+def _webhook_rows(actor: User) -> None:
+    """An endpoint (for an event the browser tests never cause: nothing is sent), an event and a
+    delivery that failed once and then succeeded, as the webhooks admin shows them."""
+    endpoint = Endpoint.objects.create(
+        url="https://hooks.example.com/emporium",
+        description="ERP",
+        events=["product.deleted"],
+        secret="whsec_e2e-secret-0123456789",  # noqa: S106 - a test row
+        created_by=actor,
+    )
+    event = Event.objects.create(type="product.deleted", subject="999", payload={"id": 999})
+    now = timezone.now()
+    delivery = Delivery.objects.create(
+        event=event,
+        endpoint=endpoint,
+        status="delivered",
+        attempts=2,
+        retry_until=now,
+        last_status_code=200,
+        delivered_at=now,
+    )
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        started_at=now,
+        outcome="retry",
+        status_code=503,
+        latency_ms=120,
+        response_excerpt="Service Unavailable",
+    )
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=2,
+        started_at=now,
+        outcome="succeeded",
+        status_code=200,
+        latency_ms=85,
+        response_excerpt='{"received": true}',
+    )
+
+
+def _promotion_redemption(number: str) -> None:
+    """The demo's cart promotion used by an order, as a checkout that reached it records (the
+    browser tests' one-item orders stay under its threshold)."""
+    PromotionRedemption.objects.create(
+        promotion=CartPromotion.objects.order_by("pk").first(),
+        order=Order.objects.get(number=number),
+        amount=Decimal("4.90"),
     )
 
 
@@ -215,6 +269,7 @@ def shop(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Shop]
                 assert refunded.status_code == 200, refunded.text
             with django_db_blocker.unblock():
                 _refund_as_the_worker_would(shop.orders["coupon"])
+                _promotion_redemption(shop.orders["paid"])
             yield shop
     finally:
         with django_db_blocker.unblock():

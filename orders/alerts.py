@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
-from core.models import User
 from core.notifications import send_templated_email
+from core.selectors import staff_emails
 from orders.models import LowStockAlert, OrderEvent
 from products.selectors import low_stock_variants
 
@@ -32,11 +32,7 @@ def alert_recipients() -> list[str]:
     """LOW_STOCK_ALERT_EMAILS, else every active staff user (every staff alert goes to them)."""
     if settings.LOW_STOCK_ALERT_EMAILS:
         return list(settings.LOW_STOCK_ALERT_EMAILS)
-    return list(
-        User.objects.filter(is_staff=True, is_active=True)
-        .order_by("pk")
-        .values_list("email", flat=True)
-    )
+    return staff_emails()
 
 
 def low_stock_alerts_send() -> int:

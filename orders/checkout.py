@@ -5,12 +5,18 @@
 In ONE transaction (order_place), after the Idempotency-Key is claimed:
 1. the cart row is locked (concurrent checkouts of one cart queue here; a closed cart is a 409);
 2. its variants are locked in primary-key order (SELECT ... FOR UPDATE), so carts holding the
-   same SKUs in any order cannot deadlock, and every price is read again from those rows;
+   same SKUs in any order cannot deadlock, and every price is read again from those rows, with
+   the live promotions that reach them (one statement: catalog prices, cart promotions);
 3. stock is taken with one conditional UPDATE (`WHERE stock_quantity >= n`, rows checked; the
    CHECK constraint backs it), with a StockMovement per variant (reason sale, the order number);
-4. the coupon row is locked and checked again (window, minimum, usage and per-customer limits);
-5. the order (number from a sequence), its line snapshots, the coupon redemption, the payment
-   row, the first OrderEvent are written and the cart is closed.
+4. the coupon row is locked and checked again (window, minimum, usage and per-customer limits),
+   then the applied cart promotions that have a use limit or a budget, in primary-key order and
+   read again (one that ran out meanwhile is a 409 promotion_unavailable unless the customer
+   accepts the new total); totals come from cart/pricing.py;
+5. the order (number from a sequence), its line snapshots, every discount per line
+   (promotions.OrderDiscount), the coupon and promotion redemptions, the payment
+   row, the first OrderEvent (and its `order.created` webhook, orders/webhooks.py) are written
+   and the cart is closed.
 After the commit (checkout_followup, outside every lock): the payment starts with its provider,
 and the confirmation email, the low-stock check and the catalog refresh go out as tasks and hooks.
 """
@@ -18,13 +24,14 @@ and the confirmation email, the low-stock check and the catalog refresh go out a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from api.errors import InvalidInput
 from api.idempotency import IdempotentResult, run_idempotent_with_followup
@@ -49,12 +56,17 @@ from orders.errors import (
 from orders.models import NUMBER_SEQUENCE, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import order_detail_by_id
 from orders.services import order_mark_paid
+from orders.webhooks import order_webhook_record
 from payments.errors import PaymentOrderCancelled
 from payments.providers import PaymentProviderError, get_provider, provider_names
 from payments.services import payment_create, payment_for_order, payment_start
 from products.errors import InsufficientStock
 from products.models import StockReason, Variant
 from products.services import stock_decrement
+from promotions.errors import PromotionUnavailable
+from promotions.pricing import CartOffer, Line, catalog_prices, offers_reached
+from promotions.selectors import cart_promotions_locked, offers_for_variants
+from promotions.services import order_discounts_record, promotion_uses_take
 
 
 @dataclass(frozen=True)
@@ -187,6 +199,26 @@ def _price_changes(
     ]
 
 
+def _offers_locked(offers: list[CartOffer], ids: list[int], now) -> list[CartOffer]:
+    """The cart promotions with the counters of their locked rows (`ids`, the limited ones that
+    applied); one no longer live is left out."""
+    rows = cart_promotions_locked(ids)
+    fresh = []
+    for offer in offers:
+        row = rows.get(offer.promotion_id)
+        if row is None:
+            fresh.append(offer)
+        elif row.is_live(now):
+            fresh.append(
+                replace(
+                    offer,
+                    uses_left=None if row.usage_limit is None else row.usage_limit - row.times_used,
+                    budget_left=None if row.budget is None else row.budget - row.budget_used,
+                )
+            )
+    return fresh
+
+
 def _lock_cart(user: Any, cart_id: int | None) -> Cart:
     if user is not None:
         cart_id = (
@@ -234,7 +266,7 @@ def order_place(
             .values_list("variant_id", "quantity", "unit_price_at_add")
         )
         wanted = {variant_id: quantity for variant_id, quantity, _shown in lines}
-        shown = {variant_id: price for variant_id, _quantity, price in lines}
+        shown_prices = {variant_id: price for variant_id, _quantity, price in lines}
         if not wanted:
             raise CartEmpty()
         limit = settings.CART_MAX_LINE_QUANTITY
@@ -269,21 +301,60 @@ def order_place(
         ]
         if short:
             raise InsufficientStock(short)
-        prices = {v.pk: quantize(v.effective_price) for v in variants}
+        now = timezone.now()
+        offers = offers_for_variants(variant_ids=list(wanted), now=now)
+        promoted = catalog_prices({v.pk: v.effective_price for v in variants}, offers.catalog)
+        prices = {
+            v.pk: promoted[v.pk].price if v.pk in promoted else quantize(v.effective_price)
+            for v in variants
+        }
         subtotal = sum((prices[pk] * n for pk, n in wanted.items()), Decimal("0.00"))
+        priced_lines = [Line(pk, prices[pk], n) for pk, n in sorted(wanted.items())]
 
         coupon = None
         if cart.coupon_id:
             # After the variants, as everywhere: the coupon's limits hold under concurrency.
             coupon = Coupon.objects.select_for_update().get(pk=cart.coupon_id)
             coupon_validate(coupon, subtotal=subtotal, user=user, email=email)
-        totals = cart_totals(subtotal=subtotal, coupon=coupon)
-        changed = _price_changes(shown, prices, variants)
+        totals = cart_totals(
+            subtotal=subtotal, coupon=coupon, lines=priced_lines, offers=offers.cart
+        )
+        # Every limited promotion the cart reaches (not only those that applied: with one run
+        # out another may apply), locked after the coupon in id order and read again.
+        reached = offers_reached(lines=priced_lines, offers=offers.cart)
+        locking = sorted({offer.promotion_id for offer in reached if offer.limited})
+        lost = []
+        if locking:
+            before = {a.promotion_id for a in totals.promotions}
+            fresh = _offers_locked(offers.cart, locking, now)
+            totals = cart_totals(subtotal=subtotal, coupon=coupon, lines=priced_lines, offers=fresh)
+            # What the customer saw: the total with every reached promotion's limits aside.
+            unlimited = cart_totals(
+                subtotal=subtotal,
+                coupon=coupon,
+                lines=priced_lines,
+                offers=[replace(o, uses_left=None, budget_left=None) for o in offers.cart],
+            )
+            kept = {a.promotion_id for a in totals.promotions}
+            saw_them = data.expected_total is not None and (
+                quantize(data.expected_total) == unlimited.grand_total
+            )
+            lost = [
+                {"id": a.promotion_id, "name": a.name}
+                for a in unlimited.promotions
+                if a.promotion_id not in kept and (saw_them or a.promotion_id in before)
+            ]
+        counted = {a.promotion_id for a in totals.promotions if a.offer.limited}
+        changed = _price_changes(shown_prices, prices, variants)
         accepted = data.accept_price_changes or (
             data.expected_total is not None and quantize(data.expected_total) == totals.grand_total
         )
         if changed and not accepted:
             raise PriceChanged(details={"lines": changed, "grand_total": str(totals.grand_total)})
+        if lost and not accepted:
+            raise PromotionUnavailable(
+                details={"promotions": lost, "grand_total": str(totals.grand_total)}
+            )
         minimum = get_provider(provider).minimum_amount(cart.currency)
         if Decimal("0") < totals.grand_total < minimum:
             raise AmountBelowMinimum(
@@ -315,7 +386,7 @@ def order_place(
             client_ip=data.client_ip,
         )
         attributes = variant_attributes(list(wanted))
-        OrderLine.objects.bulk_create(
+        order_lines = OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
                 variant=v,
@@ -339,15 +410,25 @@ def order_place(
                 discount_amount=totals.discount_total,
             )
             Coupon.objects.filter(pk=coupon.pk).update(times_used=F("times_used") + 1)
+        if totals.promotions:
+            promotion_uses_take(order=order, totals=totals, counted=counted)
+        order_discounts_record(
+            order=order,
+            lines={line.variant_id: line for line in order_lines},
+            catalog=promoted,
+            totals=totals,
+            coupon=coupon,
+        )
         cart.status, cart.closed_at = CartStatus.CHECKED_OUT, order.placed_at
         cart.save(update_fields=["status", "closed_at", "updated_at"])
-        OrderEvent.objects.create(
+        placed = OrderEvent.objects.create(
             order=order,
             kind=OrderEvent.Kind.PLACED,
             to_status=OrderStatus.PENDING_PAYMENT,
             actor_type=OrderEvent.Actor.CUSTOMER,
             actor=user,
         )
+        order_webhook_record(order=order, event=placed)
         if totals.grand_total:
             payment_create(order=order, provider=provider)
         else:

@@ -1,6 +1,5 @@
 """/api/checkout, /api/orders and the staff routes for orders, sales reports and inventory."""
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +13,7 @@ from api.idempotency import HEADER, idempotent_response, run_idempotent, validat
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.ratelimit import client_ip
-from api.schemas import ErrorOut
+from api.schemas import Day, ErrorOut
 from cart.controllers import CartToken
 from cart.selectors import caller_user
 from orders import checkout as checkout_service
@@ -427,8 +426,8 @@ class StaffReportController(ApiController):
     def sales(
         self,
         request: HttpRequest,
-        date_from: date = Query(..., alias="from", description="First day (inclusive)."),
-        date_to: date = Query(..., alias="to", description="Last day (inclusive)."),
+        date_from: Day = Query(..., alias="from", description="First day (inclusive)."),
+        date_to: Day = Query(..., alias="to", description="Last day (inclusive)."),
         format: str | None = Query(None, pattern="^(json|csv)$"),
     ):
         report = reports.sales_report(date_from=date_from, date_to=date_to)

@@ -9,7 +9,8 @@ upload is stored as an InventoryUpload (its SHA-256 unique: the same file is app
 the inventory.adjust task applies every valid row in one transaction that also marks the upload
 done, so a redelivered task finds it done and changes nothing. Every change is a StockMovement
 (reason import, reference `inventory-upload:<id>`) through products.services.stock_adjust_many;
-rows that cannot apply (unknown SKU, not a number, stock below zero) are reported, not applied.
+rows that cannot apply (unknown SKU, not a number, stock below zero or past STOCK_MAX) are
+reported, not applied.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from api.errors import InvalidInput, PayloadTooLarge
+from api.errors import InvalidInput
+from api.uploads import upload_text
 from orders import tasks
 from orders.errors import InventoryUploadDuplicate, InventoryUploadNotFound
 from orders.models import InventoryUpload
-from products.models import StockReason, Variant
+from products.models import STOCK_MAX, StockReason, Variant
 from products.services import StockChange, stock_adjust_many
 
 _INTEGER = re.compile(r"^[+-]?\d{1,9}$")
@@ -44,19 +46,11 @@ def _invalid(message: str, code: str = "inventory_csv_invalid") -> InvalidInput:
 
 
 def read_upload(file: Any) -> str:
-    """The uploaded file as text: at most INVENTORY_UPLOAD_MAX_BYTES, UTF-8 (a BOM is fine)."""
+    """The uploaded file as text: at most INVENTORY_UPLOAD_MAX_BYTES, UTF-8 (a BOM is fine), no
+    NUL; a refusal names the line (api/uploads.py)."""
     limit = settings.INVENTORY_UPLOAD_MAX_BYTES
-    if file.size is not None and file.size > limit:
-        raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
-    raw = file.read(limit + 1)
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _invalid("The file is not UTF-8 text.") from None
-    if "\x00" in text:
-        raise _invalid("The file holds NUL characters.")
+    code = "inventory_csv_invalid"
+    text = upload_text(file, limit=limit, code=code, kind=code)
     parse_rows(text)  # refuse a broken header or too many rows now, not in the task
     return text
 
@@ -148,6 +142,8 @@ def inventory_upload_process(*, upload_id: int) -> InventoryUpload:
                 after = quantity if quantity is not None else before + delta
                 if after < 0:
                     error = f"Stock would go below zero ({before} {delta:+d})."
+                elif after > STOCK_MAX:
+                    error = f"Stock would pass {STOCK_MAX} units ({before} {delta:+d})."
                 else:
                     levels[variant.pk] = after
                     result.update(before=before, after=after)

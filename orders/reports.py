@@ -1,8 +1,11 @@
 """Sales figures per day: the staff report (JSON / CSV), the SalesReport rows, the dashboard.
 
 Revenue counts orders placed that day whose money came in (paid, shipped, delivered, or refunded,
-net of refunds); cancelled orders count nowhere. Days are calendar days in TIME_ZONE. Every
-figure comes from three aggregate queries whatever the range.
+net of refunds); cancelled orders count nowhere. Revenue before promotions adds back what the
+promotions (catalog and cart, from each order's discount snapshot, promotions.OrderDiscount) took
+off those orders: what the same sales would have brought at regular prices; coupons are not
+promotions and stay deducted. Days are calendar days in TIME_ZONE. Every figure comes from three
+aggregate queries whatever the range.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from api.errors import InvalidInput
@@ -24,6 +27,7 @@ from api.money import quantize
 from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, SalesReport
 from products.models import Product
 from products.services import products_changed_on_commit
+from promotions.models import DiscountSource, OrderDiscount
 
 ZERO = Decimal("0.00")
 MAX_DAYS = 366
@@ -44,6 +48,9 @@ def _empty_day(day: date) -> dict[str, Any]:
         "orders": 0,
         "paid_orders": 0,
         "revenue": ZERO,
+        "promotion_discount": ZERO,
+        "revenue_before_promotions": ZERO,
+        "orders_with_promotions": 0,
         "units": 0,
         "average_order_value": ZERO,
     }
@@ -57,6 +64,13 @@ def sales_by_day(date_from: date, date_to: date) -> list[dict[str, Any]]:
     """One dict per day of the range (empty days included): two queries."""
     tz = timezone.get_current_timezone()
     paid = Q(status__in=PAID_STATUSES)
+    # Each order's promotion discounts, summed in the same statement (a correlated subquery).
+    promotion_rows = OrderDiscount.objects.filter(
+        order=OuterRef("pk"), source__in=[DiscountSource.CATALOG, DiscountSource.CART]
+    )
+    promoted = Subquery(
+        promotion_rows.values("order").annotate(total=Sum("amount")).values("total")
+    )
     rows = (
         Order.objects.filter(_placed_between(date_from, date_to))
         .exclude(status=OrderStatus.CANCELLED)
@@ -66,6 +80,8 @@ def sales_by_day(date_from: date, date_to: date) -> list[dict[str, Any]]:
             orders=Count("id"),
             paid_orders=Count("id", filter=paid),
             revenue=Sum(F("grand_total") - F("refunded_total"), filter=paid),
+            promotion_discount=Sum(Coalesce(promoted, ZERO), filter=paid),
+            orders_with_promotions=Count("id", filter=paid & Q(Exists(promotion_rows))),
         )
     )
     units = (
@@ -82,11 +98,15 @@ def sales_by_day(date_from: date, date_to: date) -> list[dict[str, Any]]:
     days = {}
     for row in rows:
         revenue = quantize(row["revenue"] or ZERO)
+        promotions = quantize(row["promotion_discount"] or ZERO)
         days[row["day"]] = {
             "date": row["day"],
             "orders": row["orders"],
             "paid_orders": row["paid_orders"],
             "revenue": revenue,
+            "promotion_discount": promotions,
+            "revenue_before_promotions": revenue + promotions,
+            "orders_with_promotions": row["orders_with_promotions"],
             "units": units_by_day.get(row["day"], 0),
             "average_order_value": _aov(revenue, row["paid_orders"]),
         }
@@ -147,6 +167,9 @@ def sales_report(*, date_from: date, date_to: date) -> dict[str, Any]:
             "orders": sum(d["orders"] for d in days),
             "paid_orders": paid,
             "revenue": revenue,
+            "promotion_discount": sum((d["promotion_discount"] for d in days), ZERO),
+            "revenue_before_promotions": sum((d["revenue_before_promotions"] for d in days), ZERO),
+            "orders_with_promotions": sum(d["orders_with_promotions"] for d in days),
             "units": sum(d["units"] for d in days),
             "average_order_value": _aov(revenue, paid),
         },
@@ -155,7 +178,17 @@ def sales_report(*, date_from: date, date_to: date) -> dict[str, Any]:
     }
 
 
-CSV_COLUMNS = ("date", "orders", "paid_orders", "revenue", "units", "average_order_value")
+CSV_COLUMNS = (
+    "date",
+    "orders",
+    "paid_orders",
+    "revenue",
+    "promotion_discount",
+    "revenue_before_promotions",
+    "orders_with_promotions",
+    "units",
+    "average_order_value",
+)
 
 
 def sales_csv(report: dict[str, Any]) -> str:

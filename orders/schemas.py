@@ -18,7 +18,7 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import Field, model_validator
 
-from api.schemas import Email, InputSchema, SingleLine
+from api.schemas import Day, Email, InputSchema, SingleLine
 from core.schemas import AddressSnapshot, CountryCode, Name, Phone
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.state import CUSTOMER_CANCELLABLE
@@ -313,8 +313,8 @@ class StaffOrderFilter(Schema):
         None, description="Order number, or part of the email."
     )
     email: Annotated[str, Field(max_length=254, pattern=r"^[^\x00]*$")] | None = None
-    placed_from: date | None = None
-    placed_to: date | None = None
+    placed_from: Day | None = None
+    placed_to: Day | None = None
     needs_review: bool | None = Field(
         None, description="true: only orders with a payment flagged for staff; false: none."
     )
@@ -385,6 +385,11 @@ class SalesDayOut(Schema):
     orders: int
     paid_orders: int
     revenue: Decimal
+    promotion_discount: Decimal = Field(
+        description="What promotions (catalog and cart, not coupons) took off these orders."
+    )
+    revenue_before_promotions: Decimal = Field(description="revenue + promotion_discount.")
+    orders_with_promotions: int
     units: int
     average_order_value: Decimal
 
@@ -400,6 +405,11 @@ class SalesTotalsOut(Schema):
     orders: int
     paid_orders: int
     revenue: Decimal
+    promotion_discount: Decimal = Field(
+        description="What promotions (catalog and cart, not coupons) took off these orders."
+    )
+    revenue_before_promotions: Decimal = Field(description="revenue + promotion_discount.")
+    orders_with_promotions: int
     units: int
     average_order_value: Decimal
 

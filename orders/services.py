@@ -24,10 +24,12 @@ from orders import state, tasks
 from orders.errors import InvalidTransition, NothingToShip, RefundLinesRequired
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.refunds import RefundPlan, refund_plan
+from orders.webhooks import order_webhook_record
 from payments import tasks as payment_tasks
 from payments.providers import get_provider, provider_names
 from products.models import StockReason
 from products.services import StockChange, stock_adjust_many
+from promotions.services import promotion_redemptions_release
 
 logger = logging.getLogger("orders")
 
@@ -38,6 +40,7 @@ Actor = OrderEvent.Actor
 STATUS_EMAILS = {
     S.PAID: tasks.payment_received_send_task,
     S.SHIPPED: tasks.order_shipped_send_task,
+    S.DELIVERED: tasks.order_delivered_send_task,
     S.CANCELLED: tasks.order_cancelled_send_task,
 }
 
@@ -62,7 +65,7 @@ def order_transition(
     """Move the order to `to` if orders/state.py allows it from where it is; else 409.
 
     `check(order)` runs on the locked row before the change (raise to refuse); `fields` are set
-    with the status. Writes the OrderEvent and, after commit, the status's email.
+    with the status. Writes the OrderEvent and its webhook and, after commit, the status's email.
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -109,7 +112,8 @@ def order_transition(
 
 
 def _release_reservations(order: Order, *, actor: Any, now) -> list[str]:
-    """Stock back and the coupon use released, once: the status change guards both."""
+    """Stock back and the coupon and promotion uses released, once: the status change guards
+    them all."""
     updated = []
     if order.stock_returned_at is None:
         changes = [
@@ -138,10 +142,12 @@ def _release_reservations(order: Order, *, actor: Any, now) -> list[str]:
         )
         redemption.released_at = now
         redemption.save(update_fields=["released_at"])
+    promotion_redemptions_release(order=order, now=now)
     return updated
 
 
 def _after_commit(order: Order, *, from_status: str, event: OrderEvent) -> None:
+    order_webhook_record(order=order, event=event)
     email_task = STATUS_EMAILS.get(order.status)
     if email_task is not None:
         email_task.delay_on_commit(order.pk)
@@ -238,7 +244,7 @@ def order_payment_collected(
         return order
     order.paid_at = timezone.now()
     order.save(update_fields=["paid_at"])
-    OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         kind=OrderEvent.Kind.PAYMENT,
         actor_type=actor_type_of(actor),
@@ -246,6 +252,7 @@ def order_payment_collected(
         note=note[:500] or "Payment collected.",
         data={"paid": str(order.grand_total)},
     )
+    order_webhook_record(order=order, event=event)
     if record_payment:
         payment_tasks.payment_collected_task.delay_on_commit(order.pk)
     return order
@@ -329,6 +336,11 @@ def order_refund(
             "shipping_refunded": order.shipping_refunded + plan.shipping,
         }
         data = _refund_data(order_lines, plan, restock=restock)
+        # The units first: the event's webhook (orders/webhooks.py) shows the lines as refunded.
+        for line_id, units in plan.units.items():
+            OrderLine.objects.filter(pk=line_id).update(
+                quantity_refunded=F("quantity_refunded") + units
+            )
         if order.status == target:
             # A further partial refund: the status stays.
             for name, value in fields.items():
@@ -342,15 +354,12 @@ def order_refund(
                 note=note[:500],
                 data=data,
             )
+            order_webhook_record(order=order, event=event)
         else:
             order = order_transition(
                 order_id=order_id, to=target, actor=actor, note=note, fields=fields, data=data
             )
             event = order.events.order_by("-id").first()
-        for line_id, units in plan.units.items():
-            OrderLine.objects.filter(pk=line_id).update(
-                quantity_refunded=F("quantity_refunded") + units
-            )
         if restock and plan.named:
             returned = [
                 (line, plan.named[line.pk]) for line in order_lines if line.pk in plan.named

@@ -49,6 +49,11 @@ def order_shipped_send_task(order_id: int) -> bool:
     return _send("order_shipped", order_id, key="order_shipped")
 
 
+@shared_task(name="email.send_order_delivered")
+def order_delivered_send_task(order_id: int) -> bool:
+    return _send("order_delivered", order_id, key="order_delivered")
+
+
 @shared_task(name="email.send_order_cancelled")
 def order_cancelled_send_task(order_id: int) -> bool:
     return _send("order_cancelled", order_id, key="order_cancelled")

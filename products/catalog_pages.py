@@ -251,7 +251,7 @@ def product_list_json(filters: ProductFilter, page: int, page_size: int, *, url:
             raise CategoryNotFound()
         rows = _page_rows(count, page, page_size)
         cards = query.page(filters.sort, rows.start, page_size) if count else []
-        results = _list_items(cards)
+        results = list_items(cards)
         links = [(name, value) for name, value in url.params if name != "page"]
         return _page_json(url.base, links, count, page, page_size, results)
 
@@ -295,8 +295,9 @@ def _refs(row: dict) -> dict[str, Any]:
     }
 
 
-def _list_items(cards: list[dict]) -> list[dict]:
-    """ProductListItemOut dicts for the page's cards, with their variants: one query."""
+def list_items(cards: list[dict]) -> list[dict]:
+    """ProductListItemOut dicts for product cards (catalog_sql rows), with their variants: one
+    query. The content homepage's carousels render their cards here too (cms/selectors.py)."""
     if not cards:
         return []
     variants_by_product = catalog_sql.variant_rows([c["id"] for c in cards], detailed=False)

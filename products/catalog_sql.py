@@ -17,8 +17,15 @@ from typing import Any
 from api.db_router import read_cursor
 from products.models import ReviewStatus
 from products.visibility import TABLES, VISIBLE_SQL
+from promotions.models import PromotedPrice, PromotedProductPrice
 
-T = TABLES
+# The catalog promotions' prices, precomputed (promotions/services.py): a price shown here is
+# the promoted one where a promotion is live, with the regular price as its compare-at price.
+T = {
+    **TABLES,
+    "promoted": PromotedPrice._meta.db_table,
+    "promoted_product": PromotedProductPrice._meta.db_table,
+}
 
 VISIBLE_ID_BY_SLUG = f"""
 SELECT p.id FROM {{product}} p JOIN {{category}} c ON c.id = p.category_id
@@ -32,8 +39,9 @@ _ATTRIBUTES = """(
     FROM {table} a JOIN {definition} d ON d.id = a.definition_id WHERE a.{owner} = {owner_ref})"""
 
 PRODUCT_DETAIL = """
-SELECT p.id, p.name, p.slug, p.description, p.base_price, p.price_min, p.price_max,
-       p.is_featured, p.rating_avg, p.rating_count, p.created_at, p.updated_at,
+SELECT p.id, p.name, p.slug, p.description, p.base_price,
+       coalesce(pp.price_min, p.price_min), coalesce(pp.price_max, p.price_max), p.is_featured,
+       p.rating_avg, p.rating_count, p.created_at, p.updated_at,
        b.id, b.name, b.slug, c.id, c.name, c.slug,
        (SELECT json_agg(json_build_object('id', a.id, 'name', a.name, 'slug', a.slug)
                         ORDER BY a.depth)
@@ -52,6 +60,7 @@ SELECT p.id, p.name, p.slug, p.description, p.base_price, p.price_min, p.price_m
           FROM {image} i WHERE i.product_id = p.id),
        {attributes}
 FROM {product} p JOIN {category} c ON c.id = p.category_id LEFT JOIN {brand} b ON b.id = p.brand_id
+LEFT JOIN {promoted_product} pp ON pp.product_id = p.id
 WHERE p.id = %s AND p.slug = %s AND p.is_active
 """.format(
     **T,
@@ -61,20 +70,23 @@ WHERE p.id = %s AND p.slug = %s AND p.is_active
     ),
 )
 
-_CARD_COLUMNS = """p.id, p.name, p.slug, p.base_price, p.price_min, p.price_max, p.is_featured,
+_CARD_COLUMNS = """p.id, p.name, p.slug, p.base_price, coalesce(pp.price_min, p.price_min),
+       coalesce(pp.price_max, p.price_max), p.is_featured,
        p.rating_avg, p.rating_count, b.id, b.name, b.slug, c.id, c.name, c.slug,
        img.image, img.alt"""
 _CARD_FROM = """FROM {product} p
 JOIN {category} c ON c.id = p.category_id
 LEFT JOIN {brand} b ON b.id = p.brand_id
+LEFT JOIN {promoted_product} pp ON pp.product_id = p.id
 LEFT JOIN LATERAL (
     SELECT i.image, i.alt FROM {image} i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1
 ) img ON true""".format(**T)
 
 _VARIANTS = """
-SELECT v.product_id, v.id, v.sku, v.name, v.price, v.compare_at_price, v.stock_quantity,
+SELECT v.product_id, v.id, v.sku, v.name, coalesce(pv.price, v.price),
+       coalesce(pv.regular_price, v.compare_at_price), v.stock_quantity,
        v.low_stock_threshold, v.is_default, {attributes}
-FROM {variant} v
+FROM {variant} v LEFT JOIN {promoted} pv ON pv.variant_id = v.id
 WHERE v.product_id = ANY(%s) AND v.is_active
 ORDER BY v.product_id, v.position, v.id
 """
@@ -183,8 +195,8 @@ def variant_rows(product_ids: list[int], *, detailed: bool) -> dict[int, list[di
 
 SORTS = {
     "newest": "p.created_at DESC, p.id DESC",
-    "price": "p.price_min ASC NULLS LAST, p.id ASC",
-    "-price": "p.price_min DESC NULLS LAST, p.id DESC",
+    "price": "coalesce(pp.price_min, p.price_min) ASC NULLS LAST, p.id ASC",
+    "-price": "coalesce(pp.price_min, p.price_min) DESC NULLS LAST, p.id DESC",
     "rating": "p.rating_avg DESC, p.rating_count DESC, p.id DESC",
     "popularity": "p.sales_count DESC, p.id DESC",
     "name": "p.name ASC, p.id ASC",
@@ -192,6 +204,10 @@ SORTS = {
 }
 _FROM = "FROM {product} p JOIN {category} c ON c.id = p.category_id".format(**T)
 _ACTIVE_VARIANT = "SELECT 1 FROM {variant} v WHERE v.product_id = p.id AND v.is_active".format(**T)
+_VARIANT_PRICE = (
+    "coalesce((SELECT pv.price FROM {promoted} pv WHERE pv.variant_id = v.id),"
+    " v.price, p.base_price)"
+).format(**T)
 _VALUE_MATCH = (
     "EXISTS (SELECT 1 FROM {table} a JOIN {definition} d ON d.id = a.definition_id "
     "WHERE a.{owner} = {owner_ref} AND d.code = %s AND a.value_key = ANY(%s))"
@@ -223,6 +239,11 @@ class ListQuery:
         )
         self.params.append(slugs)
 
+    def products(self, product_ids: list[int]) -> None:
+        """Only these products (a hand-picked list)."""
+        self.where.append("p.id = ANY(%s)")
+        self.params.append(product_ids)
+
     def featured(self, value: bool) -> None:
         self.where.append("p.is_featured = %s")
         self.params.append(value)
@@ -230,10 +251,10 @@ class ListQuery:
     def price_range(self, low: Any, high: Any) -> None:
         conditions = [_ACTIVE_VARIANT]
         if low is not None:
-            conditions.append("coalesce(v.price, p.base_price) >= %s")
+            conditions.append(f"{_VARIANT_PRICE} >= %s")
             self.params.append(low)
         if high is not None:
-            conditions.append("coalesce(v.price, p.base_price) <= %s")
+            conditions.append(f"{_VARIANT_PRICE} <= %s")
             self.params.append(high)
         self.where.append(f"EXISTS ({' AND '.join(conditions)})")
 
@@ -282,3 +303,26 @@ class ListQuery:
             f"ORDER BY {SORTS[sort]} LIMIT %s OFFSET %s"
         )
         return _rows(sql, [*self.params, limit, offset], PRODUCT_CARD_FIELDS)
+
+
+def list_heads(lists: list[tuple[ListQuery, str, int]]) -> list[list[dict[str, Any]]]:
+    """The first `limit` product cards of each (query, sort, limit), in its order: one statement
+    for them all (one capped SELECT per list, UNION ALL), for a page that shows several short
+    lists (the content homepage's carousels, cms/selectors.py)."""
+    if not lists:
+        return []
+    parts, params = [], []
+    for index, (query, sort, limit) in enumerate(lists):
+        order = SORTS[sort]
+        parts.append(
+            f"(SELECT {index:d}, row_number() OVER (ORDER BY {order}), {_CARD_COLUMNS} "
+            f"{_CARD_FROM} WHERE {query._where()} ORDER BY {order} LIMIT %s)"
+        )
+        params += [*query.params, limit]
+    heads: list[list[dict[str, Any]]] = [[] for _ in lists]
+    rows = _rows(" UNION ALL ".join(parts), params, ("list", "rank", *PRODUCT_CARD_FIELDS))
+    # UNION ALL keeps no order of its own: each row says where it belongs.
+    for row in sorted(rows, key=lambda r: (r["list"], r["rank"])):
+        heads[row.pop("list")].append(row)
+        del row["rank"]
+    return heads

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, InvalidInput, NotFound, field_error
 
 
 class InsufficientStock(Conflict):
@@ -105,6 +105,26 @@ class ReviewExists(Conflict):
 class CatalogImportDuplicate(Conflict):
     code = "catalog_import_duplicate"
     message = "This file is already being imported, or was imported and changed the catalog."
+
+
+class StockLimitExceeded(InvalidInput):
+    """A change would take a variant's stock past what the column holds (products.models.
+    STOCK_MAX); details.errors names the request field (`delta`, `items.2.delta`)."""
+
+    code = "stock_limit"
+
+    def __init__(self, *, sku: str, before: int, after: int, limit: int, field: str) -> None:
+        message = f"Stock of {sku} would pass {limit} units ({before} -> {after})."
+        super().__init__(
+            message,
+            details={
+                "sku": sku,
+                "before": before,
+                "after": after,
+                "limit": limit,
+                "errors": [field_error(field, message, "stock_limit")],
+            },
+        )
 
 
 class InvalidStockReason(InvalidInput):

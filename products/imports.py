@@ -32,7 +32,8 @@ from django.db.models import F, JSONField, Value
 from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
-from api.errors import InvalidInput, PayloadTooLarge
+from api.errors import InvalidInput
+from api.uploads import upload_text
 from products import tasks
 from products.csv_io import (
     APPLYING,
@@ -48,6 +49,8 @@ from products.models import CatalogImport
 
 # The advisory-lock namespace of catalog imports ("CIMP"); the second key is the import's id.
 _LOCK_CLASS = 0x43494D50
+# The code of a refused file (422), whichever check refused it.
+CSV_INVALID = "catalog_csv_invalid"
 
 
 def digest(content: str) -> str:
@@ -55,24 +58,13 @@ def digest(content: str) -> str:
 
 
 def _invalid(message: str) -> InvalidInput:
-    return InvalidInput.for_field("file", message, code="catalog_csv_invalid")
+    return InvalidInput.for_field("file", message, code=CSV_INVALID)
 
 
 def read_upload(file: Any) -> str:
-    """The uploaded file as text: at most CATALOG_IMPORT_MAX_BYTES, UTF-8 (a BOM is fine)."""
-    limit = settings.CATALOG_IMPORT_MAX_BYTES
-    if file.size is not None and file.size > limit:
-        raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
-    raw = file.read(limit + 1)
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _invalid("The file is not UTF-8 text.") from None
-    if "\x00" in text:
-        raise _invalid("The file holds NUL characters.")
-    return text
+    """The uploaded file as text: at most CATALOG_IMPORT_MAX_BYTES, UTF-8 (a BOM is fine), no
+    NUL; a refusal names the line (api/uploads.py)."""
+    return upload_text(file, limit=settings.CATALOG_IMPORT_MAX_BYTES, code=CSV_INVALID)
 
 
 def data_rows(content: str) -> int:

@@ -100,7 +100,15 @@ class Category(TimeStamped):
             parent = self.parent
             if parent.pk == self.pk or (self.path and parent.path.startswith(self.path)):
                 raise ValidationError({"parent": "A category cannot move under itself."})
-        if self.parent_id and self.parent.depth >= 9:
+        # A move takes the subtree along: its deepest node must stay within the 10 levels too
+        # (unbounded, the stored path would pass its 255 characters).
+        below = 0
+        if self.parent_id and self.pk and self.path:
+            deepest = Category.objects.filter(path__startswith=self.path).aggregate(
+                deepest=models.Max("depth")
+            )["deepest"]
+            below = (deepest or self.depth) - self.depth
+        if self.parent_id and self.parent.depth + 1 + below > 9:
             raise ValidationError({"parent": "Categories nest at most 10 levels deep."})
 
 
@@ -232,6 +240,11 @@ class Product(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The most units a variant's stock can hold: stock_quantity is a PostgreSQL integer. Every stock
+# change checks it before the write (products.services.stock), so passing it is a 422, not a 500.
+STOCK_MAX = 2_147_483_647
 
 
 class Variant(TimeStamped):

@@ -286,13 +286,18 @@ class CategoryIn(StaffIn):
     position: Position = 0
 
 
+# PATCH bodies: a field left out keeps its value; null is a value only where the column takes
+# one (parent_id: a root category; price: the base price...). Elsewhere `= None` without `| None`
+# makes an explicit null a 422 naming the field, as core.schemas.AddressPatchIn does.
+
+
 class CategoryPatch(StaffIn):
-    name: ShortName | None = None
-    slug: Slug | None = None
-    parent_id: Id | None = None
-    description: Description | None = None
-    is_active: bool | None = None
-    position: Position | None = None
+    name: ShortName = None  # type: ignore[assignment]
+    slug: Slug = None  # type: ignore[assignment]
+    parent_id: Id | None = Field(None, description="null: a root category.")
+    description: Description = None  # type: ignore[assignment]
+    is_active: bool = None  # type: ignore[assignment]
+    position: Position = None  # type: ignore[assignment]
 
 
 class BrandIn(StaffIn):
@@ -302,9 +307,9 @@ class BrandIn(StaffIn):
 
 
 class BrandPatch(StaffIn):
-    name: ShortName | None = None
-    slug: Slug | None = None
-    description: Description | None = None
+    name: ShortName = None  # type: ignore[assignment]
+    slug: Slug = None  # type: ignore[assignment]
+    description: Description = None  # type: ignore[assignment]
 
 
 AttributeCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
@@ -325,15 +330,15 @@ class AttributeDefinitionIn(StaffIn):
 
 
 class AttributeDefinitionPatch(StaffIn):
-    name: Annotated[Text, StringConstraints(min_length=1, max_length=100)] | None = None
-    type: AttributeType | None = None
-    category_id: Id | None = None
-    choices: list[ChoiceText] | None = Field(None, max_length=500)
-    unit: Annotated[Text, StringConstraints(max_length=20)] | None = None
-    is_variant_attribute: bool | None = None
-    is_filterable: bool | None = None
-    is_required: bool | None = None
-    position: Position | None = None
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=100)] = None  # type: ignore[assignment]
+    type: AttributeType = None  # type: ignore[assignment]
+    category_id: Id | None = Field(None, description="null: every category.")
+    choices: list[ChoiceText] = Field(None, max_length=500)  # type: ignore[assignment]
+    unit: Annotated[Text, StringConstraints(max_length=20)] = None  # type: ignore[assignment]
+    is_variant_attribute: bool = None  # type: ignore[assignment]
+    is_filterable: bool = None  # type: ignore[assignment]
+    is_required: bool = None  # type: ignore[assignment]
+    position: Position = None  # type: ignore[assignment]
 
 
 class VariantIn(StaffIn):
@@ -350,14 +355,14 @@ class VariantIn(StaffIn):
 
 
 class VariantPatch(StaffIn):
-    sku: Sku | None = None
-    name: Annotated[Text, StringConstraints(max_length=200)] | None = None
-    price: Money | None = None
+    sku: Sku = None  # type: ignore[assignment]
+    name: Annotated[Text, StringConstraints(max_length=200)] = None  # type: ignore[assignment]
+    price: Money | None = Field(None, description="null: the product's base price.")
     compare_at_price: Money | None = None
-    low_stock_threshold: Quantity | None = None
-    is_active: bool | None = None
-    is_default: bool | None = None
-    position: Position | None = None
+    low_stock_threshold: Quantity = None  # type: ignore[assignment]
+    is_active: bool = None  # type: ignore[assignment]
+    is_default: bool = None  # type: ignore[assignment]
+    position: Position = None  # type: ignore[assignment]
     attributes: AttributeInput | None = Field(None, description="Replaces the variant's values.")
 
 
@@ -379,20 +384,20 @@ class ProductIn(StaffIn):
 
 
 class ProductPatch(StaffIn):
-    name: Name | None = None
-    slug: ProductSlug | None = None
-    description: Description | None = None
-    category_id: Id | None = None
-    brand_id: Id | None = None
-    base_price: Money | None = None
-    is_active: bool | None = None
-    is_featured: bool | None = None
+    name: Name = None  # type: ignore[assignment]
+    slug: ProductSlug = None  # type: ignore[assignment]
+    description: Description = None  # type: ignore[assignment]
+    category_id: Id = None  # type: ignore[assignment]
+    brand_id: Id | None = Field(None, description="null: no brand.")
+    base_price: Money = None  # type: ignore[assignment]
+    is_active: bool = None  # type: ignore[assignment]
+    is_featured: bool = None  # type: ignore[assignment]
     attributes: AttributeInput | None = Field(None, description="Replaces the product's values.")
 
 
 class ImagePatch(StaffIn):
-    alt: Annotated[Text, StringConstraints(max_length=200)] | None = None
-    position: Position | None = None
+    alt: Annotated[Text, StringConstraints(max_length=200)] = None  # type: ignore[assignment]
+    position: Position = None  # type: ignore[assignment]
 
 
 ManualStockReason = Literal["adjustment", "return", "cancellation", "import"]

@@ -13,6 +13,8 @@ rule from here, so the public list, the product page, search and reviews cannot 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.lookups import StartsWith
 
@@ -50,7 +52,11 @@ VISIBLE_SQL = f"p.is_active AND {HIDDEN_BRANCH_SQL}"
 
 def visible_products() -> QuerySet[Product]:
     """VISIBLE_SQL as a queryset."""
-    hidden_branch = Category.objects.filter(is_active=False).filter(
-        StartsWith(OuterRef("category__path"), F("path"))
-    )
-    return Product.objects.filter(is_active=True).exclude(Exists(hidden_branch))
+    return Product.objects.filter(is_active=True).exclude(hidden_branch(OuterRef("category__path")))
+
+
+def hidden_branch(path: Any) -> Exists:
+    """HIDDEN_BRANCH_SQL as an expression, for the category whose `path` is given (an OuterRef):
+    true when it or a category above it is inactive. Content linking to categories (menus,
+    featured categories) hides them by the same rule."""
+    return Exists(Category.objects.filter(is_active=False).filter(StartsWith(path, F("path"))))

@@ -19,9 +19,12 @@ from django.db import connection
 
 from products.media import image_url
 from products.visibility import TABLES, VISIBLE_SQL
+from promotions.models import PromotedPrice
 from search.base import ProductDocument, VariantDocument
 
-T = TABLES
+# A promoted variant is indexed at its promoted price, its regular price as the compare-at one
+# (promotions/services.py keeps the table and reindexes at every promotion boundary).
+T = {**TABLES, "promoted": PromotedPrice._meta.db_table}
 
 # Visible in the catalog (products/visibility.py), with a variant to sell.
 SEARCHABLE = f"""{VISIBLE_SQL}
@@ -40,8 +43,10 @@ ORDER BY p.id
 _CATEGORIES = "SELECT id, name, slug FROM {category} WHERE id = ANY(%s)".format(**T)
 
 _VARIANTS = """
-SELECT v.id, v.product_id, v.sku, v.name, v.price, v.compare_at_price, v.stock_quantity
-FROM {variant} v WHERE v.product_id = ANY(%s) AND v.is_active
+SELECT v.id, v.product_id, v.sku, v.name, coalesce(pv.price, v.price),
+       coalesce(pv.regular_price, v.compare_at_price), v.stock_quantity
+FROM {variant} v LEFT JOIN {promoted} pv ON pv.variant_id = v.id
+WHERE v.product_id = ANY(%s) AND v.is_active
 ORDER BY v.product_id, v.position, v.id
 """.format(**T)
 

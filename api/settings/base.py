@@ -1,11 +1,11 @@
 """Settings shared by every environment: Django's core settings, and the settings composed from
 the topic modules' pieces. dev.py, test.py and prod.py finish them.
 
-Each topic module (admin, auth, catalog, celery, cors, database, observability, orders,
-payments, ratelimit, retention, search, storage) imports only the `env` leaf and declares its own
-names, so the star imports below may come in any order. Where several topics contribute to one
-setting, each declares its piece under its own name (ORDERS_RATE_LIMITS, ORDERS_BEAT_SCHEDULES,
-...) and this module merges them; no topic module touches another's dicts.
+Each topic module (admin, auth, catalog, celery, cms, cors, database, observability, orders,
+payments, promotions, ratelimit, retention, search, storage, webhooks) imports only the `env`
+leaf and declares its own names, so the star imports below may come in any order. Where several
+topics contribute to one setting, each declares its piece under its own name (ORDERS_RATE_LIMITS,
+ORDERS_BEAT_SCHEDULES, ...) and this module merges them; no topic module touches another's dicts.
 """
 
 from datetime import timedelta
@@ -16,16 +16,19 @@ from .admin import *  # noqa: F403
 from .auth import *  # noqa: F403
 from .catalog import *  # noqa: F403
 from .celery import *  # noqa: F403
+from .cms import *  # noqa: F403
 from .cors import *  # noqa: F403
 from .database import *  # noqa: F403
 from .env import BASE_DIR, DATA_DIR, env  # noqa: F401 (BASE_DIR and DATA_DIR are settings)
 from .observability import *  # noqa: F403
 from .orders import *  # noqa: F403
 from .payments import *  # noqa: F403
+from .promotions import *  # noqa: F403
 from .ratelimit import *  # noqa: F403
 from .retention import *  # noqa: F403
 from .search import *  # noqa: F403
 from .storage import *  # noqa: F403
+from .webhooks import *  # noqa: F403
 
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")
 DEBUG = env.bool("DEBUG", default=False)
@@ -56,6 +59,9 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "search",
+    "webhooks",
+    "cms",
+    "promotions",
 ]
 
 MIDDLEWARE = [
@@ -70,13 +76,20 @@ MIDDLEWARE = [
     # Before the session and CSRF middleware: a limited request is refused before any other work.
     "api.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # ADMIN_MIDDLEWARE, around /admin/ only: the API needs no session, CSRF token or messages.
+    "api.middleware.AdminMiddleware",
+]
+ADMIN_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The admin's checks look for its session, authentication and messages middleware in MIDDLEWARE;
+# they run in ADMIN_MIDDLEWARE (api/tests/test_middleware_stack.py checks they are there).
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 # 503 `starting` until the database is migrated (api/startup.py).
 STARTUP_GATE = True
@@ -158,9 +171,11 @@ DEFAULT_BEAT_SCHEDULES: dict[str, dict] = {
     **AUTH_BEAT_SCHEDULES,  # noqa: F405
     **ORDERS_BEAT_SCHEDULES,  # noqa: F405
     **PAYMENTS_BEAT_SCHEDULES,  # noqa: F405
+    **PROMOTIONS_BEAT_SCHEDULES,  # noqa: F405
     **RETENTION_BEAT_SCHEDULES,  # noqa: F405
     **SEARCH_BEAT_SCHEDULES,  # noqa: F405
     **TASKS_BEAT_SCHEDULES,  # noqa: F405
+    **WEBHOOKS_BEAT_SCHEDULES,  # noqa: F405
 }
 
 # name -> class implementing payments.providers.base.PaymentProvider; Stripe's entry only when

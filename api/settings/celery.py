@@ -19,6 +19,7 @@ TASK_QUEUE_NAMES = (
     "email.send_order_confirmation",
     "email.send_payment_received",
     "email.send_order_shipped",
+    "email.send_order_delivered",
     "email.send_order_cancelled",
     "email.send_order_refunded",
     "email.send_welcome",
@@ -27,6 +28,7 @@ TASK_QUEUE_NAMES = (
     "email.send_refund_failed_alert",
     "email.send_refund_due_alert",
     "payment.webhook_process",
+    "webhooks.deliver",
     "reports",
     "default",
 )

@@ -16,8 +16,10 @@ RATE_LIMIT_KEY_PREFIX = env("RATE_LIMIT_KEY_PREFIX", default="emporium:rl")
 RATE_LIMIT_TRUSTED_PROXIES = env.int("RATE_LIMIT_TRUSTED_PROXIES", default=0)
 
 # Route groups whose GETs are counted by the view's first cache read, in the same Redis round trip
-# (api.ratelimit.PendingLimit): a cached catalog answer costs one round trip instead of two.
-RATE_LIMIT_DEFERRED_GROUPS = frozenset(env.list("RATE_LIMIT_DEFERRED_GROUPS", default=["catalog"]))
+# (api.ratelimit.PendingLimit): a cached catalog or content answer costs one round trip, not two.
+RATE_LIMIT_DEFERRED_GROUPS = frozenset(
+    env.list("RATE_LIMIT_DEFERRED_GROUPS", default=["catalog", "cms"])
+)
 
 API_RATE_LIMITS: dict[str, dict[str, str] | None] = {
     "default": {"ip": "300/min", "user": "600/min"},  # every group without its own entry

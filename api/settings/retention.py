@@ -17,6 +17,10 @@ SENT_EMAIL_KEEP_DAYS = env.int("SENT_EMAIL_KEEP_DAYS", default=90)
 # Processed provider webhooks (what Stripe said, for a dispute or an audit); unprocessed ones stay
 # until reconciliation or staff settle them. Stripe redelivers for at most three days.
 WEBHOOK_EVENT_KEEP_DAYS = env.int("WEBHOOK_EVENT_KEEP_DAYS", default=90)
+# Outgoing webhooks' events, with their deliveries and each attempt, once every delivery of the
+# event is finished (delivered, or given up): what staff look at when a receiver asks "did you send
+# it?", and what "Send again" needs. Deliveries still being retried stay.
+WEBHOOK_DELIVERY_KEEP_DAYS = env.int("WEBHOOK_DELIVERY_KEEP_DAYS", default=30)
 # Search queries nobody has searched for this long leave the query report.
 SEARCH_QUERY_STAT_KEEP_DAYS = env.int("SEARCH_QUERY_STAT_KEEP_DAYS", default=90)
 # Lines of checked-out carts: the order holds its own snapshot of them; the cart row stays (its
@@ -49,6 +53,12 @@ RETENTION_BEAT_SCHEDULES = {
         "task": "maintenance.prune_webhook_events",
         "crontab": {"minute": "23", "hour": "4"},
         "description": "Delete processed webhook events older than WEBHOOK_EVENT_KEEP_DAYS.",
+    },
+    "prune webhook deliveries": {
+        "task": "maintenance.prune_webhook_deliveries",
+        "crontab": {"minute": "47", "hour": "4"},
+        "description": "Delete outgoing webhook events finished longer than "
+        "WEBHOOK_DELIVERY_KEEP_DAYS ago, with their deliveries and attempts.",
     },
     "prune search query stats": {
         "task": "maintenance.prune_search_query_stats",

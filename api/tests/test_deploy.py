@@ -95,6 +95,7 @@ def test_prod_services_are_checked_and_only_nginx_is_published():
         "worker-inventory",
         "worker-email",
         "worker-payments",
+        "worker-webhooks",
         "beat",
         "flower",
         "postgres-primary",

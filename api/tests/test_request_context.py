@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from api.auth import tokens_for
 from api.logging import ContextFilter, JsonFormatter
 
 pytestmark = pytest.mark.django_db
@@ -64,10 +65,15 @@ def test_access_log_line_has_every_field(api_client, caplog):
 
 
 def test_log_line_of_a_signed_in_user_names_them(client, django_user_model, caplog):
-    user = django_user_model.objects.create_user("log@example.com", "pw-Long-enough-1")
-    client.force_login(user)
+    # The API knows its callers by bearer token, the admin by its session.
+    user = django_user_model.objects.create_user(
+        "log@example.com", "pw-Long-enough-1", is_staff=True
+    )
     caplog.set_level(logging.INFO, logger="api.access")
-    client.get("/api/health/live")
+    client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens_for(user)['access']}")
+    assert access_records(caplog)[-1].user_id == user.pk
+    client.force_login(user)
+    client.get("/admin/")
     assert access_records(caplog)[-1].user_id == user.pk
 
 

@@ -204,7 +204,8 @@ COMPOSED = (
     "import json\n"
     "from api.settings import base\n"
     "print(json.dumps({name: getattr(base, name) for name in ("
-    "'RATE_LIMITS', 'DEFAULT_BEAT_SCHEDULES', 'PAYMENT_PROVIDERS', 'MIDDLEWARE')}))\n"
+    "'RATE_LIMITS', 'DEFAULT_BEAT_SCHEDULES', 'PAYMENT_PROVIDERS', 'MIDDLEWARE',"
+    " 'ADMIN_MIDDLEWARE')}))\n"
 )
 
 
@@ -252,6 +253,9 @@ def test_default_beat_schedules_hold_every_topics_schedules():
         "prune sent emails",
         "prune webhook events",
         "prune search query stats",
+        "webhook retries",
+        "prune webhook deliveries",
+        "promoted prices refresh",
     }
 
 
@@ -272,8 +276,13 @@ def test_stripe_is_a_payment_provider_only_with_both_secrets(environ, providers)
 
 
 def test_the_rate_limit_middleware_sits_before_sessions_and_csrf():
-    middleware = composed()["MIDDLEWARE"]
+    settings = composed()
+    middleware = settings["MIDDLEWARE"]
     position = middleware.index("api.ratelimit.RateLimitMiddleware")
     assert middleware[position - 1] == "api.middleware.JsonErrorMiddleware"
-    assert position < middleware.index("django.contrib.sessions.middleware.SessionMiddleware")
-    assert position < middleware.index("django.middleware.csrf.CsrfViewMiddleware")
+    # Sessions and CSRF run inside AdminMiddleware, for the admin's pages only.
+    assert position < middleware.index("api.middleware.AdminMiddleware")
+    assert {
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+    } <= set(settings["ADMIN_MIDDLEWARE"])

@@ -225,8 +225,9 @@ def test_reading_a_cart_costs_the_same_queries_whatever_its_size(client, lines):
     with CaptureQueriesContext(connection) as queries:
         response = get(client, headers=headers)
     assert response.status_code == 200 and len(response.json()["lines"]) == lines
-    # auth user, the cart, the cart again with its coupon, lines + variants + products, attributes
-    assert len(queries) <= 5, [q["sql"][:80] for q in queries]
+    # auth user, the cart, the cart again with its coupon, lines + variants + products, attributes,
+    # the live promotions that reach the lines (catalog and cart promotions in one statement)
+    assert len(queries) <= 6, [q["sql"][:80] for q in queries]
 
 
 def test_stale_guest_carts_are_purged_and_customers_carts_kept():

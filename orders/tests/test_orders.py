@@ -244,13 +244,18 @@ def test_staff_walk_an_order_through_its_life_with_one_email_per_step(client, st
     assert subjects == [
         f"Payment received for order {order.number}",
         f"Order {order.number} has shipped",
+        f"Order {order.number} has been delivered",
     ]
     assert "1Z999AA1" in mail.outbox[1].body and "1Z999AA1" in mail.outbox[1].alternatives[0][0]
     # each email task run again sends nothing more
-    for task in (tasks.payment_received_send_task, tasks.order_shipped_send_task):
+    for task in (
+        tasks.payment_received_send_task,
+        tasks.order_shipped_send_task,
+        tasks.order_delivered_send_task,
+    ):
         assert task(order.pk) is False
-    assert SentEmail.objects.filter(event_key__endswith=f":{order.pk}").count() == 2
-    assert len(mail.outbox) == 2
+    assert SentEmail.objects.filter(event_key__endswith=f":{order.pk}").count() == 3
+    assert len(mail.outbox) == 3
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,9 @@ def test_the_sales_report_adds_up(client, reporter, sales):
             "orders": 1,
             "paid_orders": 1,
             "revenue": "25.00",
+            "promotion_discount": "0.00",
+            "revenue_before_promotions": "25.00",
+            "orders_with_promotions": 0,
             "units": 2,
             "average_order_value": "25.00",
         },
@@ -67,6 +70,9 @@ def test_the_sales_report_adds_up(client, reporter, sales):
             "orders": 4,  # the cancelled one is not counted
             "paid_orders": 3,
             "revenue": "125.00",  # 50 + 35 + (50 - 10)
+            "promotion_discount": "0.00",
+            "revenue_before_promotions": "125.00",
+            "orders_with_promotions": 0,
             "units": 7,
             "average_order_value": "41.67",
         },
@@ -75,6 +81,9 @@ def test_the_sales_report_adds_up(client, reporter, sales):
         "orders": 5,
         "paid_orders": 4,
         "revenue": "150.00",
+        "promotion_discount": "0.00",  # promotions' figures: promotions/tests
+        "revenue_before_promotions": "150.00",
+        "orders_with_promotions": 0,
         "units": 9,
         "average_order_value": "37.50",
     }
@@ -97,9 +106,10 @@ def test_the_sales_report_as_csv(client, reporter, sales):
         assert response["Content-Type"].startswith("text/csv")
         rows = response.content.decode().splitlines()
         assert rows == [
-            "date,orders,paid_orders,revenue,units,average_order_value,currency",
-            f"{today},4,3,125.00,7,41.67,USD",
-            "total,4,3,125.00,7,41.67,USD",
+            "date,orders,paid_orders,revenue,promotion_discount,revenue_before_promotions,"
+            "orders_with_promotions,units,average_order_value,currency",
+            f"{today},4,3,125.00,0.00,125.00,0,7,41.67,USD",
+            "total,4,3,125.00,0.00,125.00,0,7,41.67,USD",
         ]
 
 

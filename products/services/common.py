@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils.text import slugify
 
@@ -17,16 +17,30 @@ def full_clean(obj: models.Model, *, exclude: list[str] | None = None, prefix: s
     try:
         obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        raise InvalidInput(details={"errors": validation_errors(exc, prefix)}) from None
+        raise InvalidInput(details={"errors": validation_errors(exc, prefix, model=obj)}) from None
 
 
-def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+def validation_errors(
+    exc: ValidationError, prefix: str = "", *, model: models.Model | None = None
+) -> list[dict[str, Any]]:
     errors = []
     items = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
     for field, messages in items:
+        field = _body_name(model, field)
         name = f"{prefix}{field}" if field and field != "__all__" else prefix.rstrip(".")
         errors.extend(field_error(name, message) for message in messages)
     return errors
+
+
+def _body_name(model: models.Model | None, field: str) -> str:
+    """A foreign key by the name request bodies give it (parent -> parent_id)."""
+    if model is None or not field or field == "__all__":
+        return field
+    try:
+        model_field = model._meta.get_field(field)
+    except FieldDoesNotExist:
+        return field
+    return model_field.attname if model_field.many_to_one else field
 
 
 def unique_slug(model: type[models.Model], source: str, *, max_length: int = 200) -> str:

@@ -44,6 +44,7 @@ from products.services.common import unique_slug as _unique_slug
 from products.services.events import products_changed_on_commit
 from products.services.images import image_files_delete_on_commit
 from products.services.stock import StockChange, stock_adjust_many
+from webhooks.models import EventType
 
 PRODUCT_FIELDS = {"name", "slug", "description", "base_price", "is_active", "is_featured"}
 VARIANT_FIELDS = {
@@ -313,7 +314,7 @@ def product_create(
         product, built, actor=actor, reason=StockReason.ADJUSTMENT, reference=stock_reference
     )
     product_prices_refresh([product.pk])
-    products_changed_on_commit([product.pk])
+    products_changed_on_commit([product.pk], event=EventType.PRODUCT_CREATED)
     return product
 
 
@@ -372,7 +373,7 @@ def product_delete(*, product_id: int) -> None:
     names = list(product.images.values_list("image", flat=True))
     product.delete()
     image_files_delete_on_commit(names)
-    products_changed_on_commit([product_id])
+    products_changed_on_commit([product_id], event=EventType.PRODUCT_DELETED)
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Stock changes, each written to the StockMovement ledger in the same transaction.
+"""Stock changes, each written to the StockMovement ledger in the same transaction, with the
+`stock.low` / `stock.out` webhooks of the variants it takes across a line (products/webhooks.py).
 
 Rows are locked in primary-key order (SELECT ... FOR UPDATE), so two adjustments over the same
 variants cannot deadlock, and the CHECK on stock_quantity backs the check made here.
@@ -13,9 +14,15 @@ from typing import Any
 from django.db import connection, transaction
 
 from api.cache import versions_bump_on_commit
-from products.errors import InsufficientStock, InvalidStockReason, VariantNotFound
-from products.models import StockMovement, StockReason, Variant
+from products.errors import (
+    InsufficientStock,
+    InvalidStockReason,
+    StockLimitExceeded,
+    VariantNotFound,
+)
+from products.models import STOCK_MAX, StockMovement, StockReason, Variant
 from products.services.events import product_version, products_changed_on_commit
+from products.webhooks import stock_webhooks_record
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,20 @@ def stock_adjust_many(
         raise VariantNotFound(details={"variant_ids": missing})
     start = {pk: variant.stock_quantity for pk, variant in variants.items()}
     movements = []
-    for change in changes:
+    for index, change in enumerate(changes):
         variant = variants[change.variant_id]
         before = variant.stock_quantity
         after = change.quantity if change.quantity is not None else before + change.delta
+        if after > STOCK_MAX:
+            # Named as the stock routes' bodies name it: delta, or items.<index>.delta.
+            field = "delta" if change.delta is not None else "quantity"
+            raise StockLimitExceeded(
+                sku=variant.sku,
+                before=before,
+                after=after,
+                limit=STOCK_MAX,
+                field=f"items.{index}.{field}" if len(changes) > 1 else field,
+            )
         if after < 0:
             raise InsufficientStock(
                 [
@@ -92,6 +109,12 @@ def stock_adjust_many(
     if changed:
         Variant.objects.bulk_update(changed, ["stock_quantity"])
         StockMovement.objects.bulk_create(movements)
+        stock_webhooks_record(
+            StockLevel(
+                v.pk, v.product_id, v.sku, start[v.pk], v.stock_quantity, v.low_stock_threshold
+            )
+            for v in changed
+        )
         if notify:
             products_changed_on_commit(variant.product_id for variant in changed)
     return movements
@@ -204,6 +227,7 @@ def stock_decrement(
         )
         for level in levels.values()
     )
+    stock_webhooks_record(levels.values())
     if notify:
         stock_changes_announce(levels.values())
     return levels

@@ -1,15 +1,18 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from cms.seed import seed_content
 from core.seed import demo_users_ensure
 from products.seed import seed_catalog
+from promotions.seed import seed_promotions
 from search.services import search_index_bootstrap
 
 
 class Command(BaseCommand):
     help = (
-        "Seed demo data: a staff login, a customer and a demo catalog (skipped when a catalog "
-        "exists; --reset rebuilds it). The same --seed gives the same catalog."
+        "Seed demo data: a staff login, a customer, a demo catalog and its content (homepage, "
+        "menus, footer, pages); each skipped when present, --reset rebuilds them. The same "
+        "--seed gives the same catalog."
     )
 
     def add_arguments(self, parser):
@@ -45,7 +48,11 @@ class Command(BaseCommand):
                 reset=options["reset"],
             )
             self.stdout.write(report.summary())
+            # Before the index is built: search indexes the promoted prices.
+            self.stdout.write(seed_promotions())
             self.stdout.write(search_index_bootstrap(rebuild=not report.skipped))
+        # After the catalog: the menus and the homepage link its categories and products.
+        self.stdout.write(seed_content(reset=options["reset"]).summary())
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo staff {settings.DEMO_STAFF_EMAIL} / {settings.DEMO_STAFF_PASSWORD}; "

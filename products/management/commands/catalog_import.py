@@ -1,8 +1,12 @@
+import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from api.errors import InvalidInput
+from api.uploads import text_decode
 from products.csv_io import MODES, STOCK_MODES, import_csv
+from products.imports import CSV_INVALID
 
 
 class Command(BaseCommand):
@@ -25,7 +29,11 @@ class Command(BaseCommand):
         path = Path(options["path"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
-        with path.open(newline="", encoding="utf-8-sig") as source:
+        try:
+            text = text_decode(path.read_bytes(), code=CSV_INVALID)
+        except InvalidInput as exc:
+            raise CommandError(f"{path}: {exc.message}") from None
+        with io.StringIO(text, newline="") as source:
             report = import_csv(
                 source,
                 dry_run=options["dry_run"],
