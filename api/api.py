@@ -20,6 +20,7 @@ from orders.controllers import (
 )
 from payments.controllers import PaymentController, StaffRefundController
 from products.controllers import StaffCatalogController, StaffProductController, catalog_router
+from promotions.controllers import StaffPromotionController
 from search.controllers import router as search_router
 from webhooks.controllers import StaffWebhookController
 
@@ -46,4 +47,4 @@ api.add_router("/cms", cms_router)
 api.register_controllers(CartController, CheckoutController, OrderController)
 api.register_controllers(StaffOrderController, StaffReportController, StaffInventoryController)
 api.register_controllers(PaymentController, StaffRefundController)
-api.register_controllers(StaffWebhookController)
+api.register_controllers(StaffWebhookController, StaffPromotionController)

@@ -3,9 +3,9 @@
 No input carries a price, total, discount or status the server would store: InputSchema refuses
 any unknown field with a 422, and every amount comes from the database.
 
-The order schemas render an Order as orders.selectors.order_detail fetched it (lines, events and
-payments prefetched, payments newest first): fields come from its attributes, and what is not an
-attribute is a `resolve_<field>` here.
+The order schemas render an Order as orders.selectors.order_detail fetched it (lines, events,
+payments and discounts prefetched, payments newest first): fields come from its attributes, and
+what is not an attribute is a `resolve_<field>` here.
 """
 
 from __future__ import annotations
@@ -90,6 +90,24 @@ class CheckoutIn(InputSchema):
 # -- orders ---------------------------------------------------------------------------------------
 
 
+class DiscountOut(Schema):
+    """A discount the order got, as it was at checkout (promotions.OrderDiscount)."""
+
+    source: Literal["catalog", "cart", "coupon"]
+    name: str = Field(description="The promotion's name or the coupon's code.")
+    kind: str = Field(description="percent, fixed, free_shipping or free_items.")
+    amount: Decimal = Field(description="Off the line in all (every unit), or the shipping waived.")
+    regular_unit_price: Decimal | None = Field(
+        description="Catalog promotions: the unit price before it (unit_price is after it)."
+    )
+    shipping: bool = Field(description="Shipping waived, not goods.")
+
+
+def _discounts(order: Order, line_id: int | None) -> list:
+    # order.discounts is prefetched once for the order; a line reads its own from it.
+    return [discount for discount in order.discounts.all() if discount.line_id == line_id]
+
+
 class OrderLineOut(Schema):
     id: int
     product_id: int | None
@@ -102,6 +120,11 @@ class OrderLineOut(Schema):
     quantity: int
     line_total: Decimal
     quantity_refunded: int = Field(description="Units refunded; the rest ship.")
+    discounts: list[DiscountOut] = Field(description="What this line got off, in order.")
+
+    @staticmethod
+    def resolve_discounts(line) -> list:
+        return _discounts(line.order, line.pk)
 
 
 class PaymentOut(Schema):
@@ -173,6 +196,10 @@ class OrderOut(Schema):
     cancelled_at: datetime | None
     refunded_at: datetime | None
     lines: list[OrderLineOut]
+    discounts: list[DiscountOut] = Field(
+        description="Discounts on the order, not on a line: the shipping a promotion or a "
+        "coupon waived. The lines carry the rest."
+    )
     payment: PaymentOut | None
     history: list[HistoryOut]
     can_cancel: bool
@@ -188,6 +215,10 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_carrier(order: Order) -> str | None:
         return order.carrier or None
+
+    @staticmethod
+    def resolve_discounts(order: Order) -> list:
+        return _discounts(order, None)
 
     @staticmethod
     def resolve_payment(order: Order):

@@ -66,10 +66,6 @@ RESERVED_PARAMS = {*ProductFilter.model_fields, "page", "page_size"}
 MAX_ATTRIBUTE_FILTERS = 20
 
 
-def _cache_on() -> bool:
-    return settings.CATALOG_CACHE_ENABLED
-
-
 # -- category tree ------------------------------------------------------------------------------
 
 

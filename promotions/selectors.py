@@ -18,10 +18,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from api.money import quantize
 from products.models import Variant
 from products.visibility import TABLES
+from promotions.errors import CartPromotionNotFound, CatalogPromotionNotFound
 from promotions.models import CartPromotion, CatalogPromotion
 from promotions.pricing import CartOffer, CatalogOffer, catalog_prices
 
@@ -187,3 +189,32 @@ def unit_prices(variants: Iterable[Variant], *, now: datetime) -> dict[int, Deci
         v.pk: promoted[v.pk].price if v.pk in promoted else quantize(v.effective_price)
         for v in variants
     }
+
+
+# -- the staff API's reads ------------------------------------------------------------------------
+
+TARGETS = ("categories", "brands", "products", "variants")
+
+
+def catalog_promotion_list() -> QuerySet[CatalogPromotion]:
+    """Highest priority first, each with its target ids (one query per kind of target)."""
+    return CatalogPromotion.objects.prefetch_related(*TARGETS)
+
+
+def catalog_promotion_get(*, promotion_id: int) -> CatalogPromotion:
+    promotion = catalog_promotion_list().filter(pk=promotion_id).first()
+    if promotion is None:
+        raise CatalogPromotionNotFound()
+    return promotion
+
+
+def cart_promotion_list() -> QuerySet[CartPromotion]:
+    """Highest priority first, each with its target ids (one query per kind of target)."""
+    return CartPromotion.objects.prefetch_related(*TARGETS)
+
+
+def cart_promotion_get(*, promotion_id: int) -> CartPromotion:
+    promotion = cart_promotion_list().filter(pk=promotion_id).first()
+    if promotion is None:
+        raise CartPromotionNotFound()
+    return promotion

@@ -10,10 +10,10 @@ product) are derived data, rewritten by `promoted_prices_refresh`:
    deleted, then each promoted product's lowest and highest price (one statement);
 3. the products whose prices moved are announced (products.services.events: the catalog's
    cache tokens after the commit, the search index through the outbox, product.updated).
-It runs after every promotion write (the admin) and from beat every PROMOTIONS_REFRESH_SECONDS:
-a window that opens or closes, or a catalog price that moved under a promotion, reaches the
-catalog and the index at the next run, with no write needed. The cart and the checkout never
-read these tables: they compute the promotions live (promotions/selectors.py).
+It runs after every catalog promotion write (the admin, the staff API) and from beat every
+PROMOTIONS_REFRESH_SECONDS: a window that opens or closes, or a catalog price that moved under a
+promotion, reaches the catalog and the index at the next run, with no write needed. The cart and
+the checkout never read these tables: they compute the promotions live (promotions/selectors.py).
 """
 
 from __future__ import annotations
@@ -22,19 +22,26 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 
+from api.errors import InvalidInput
+from products.models import Brand, Category, Product, Variant
 from products.services import products_changed_on_commit
+from products.services.common import validation_errors
 from products.visibility import TABLES
+from promotions.errors import CartPromotionNotFound, CartPromotionUsed, CatalogPromotionNotFound
 from promotions.models import (
     CartPromotion,
+    CatalogPromotion,
     DiscountSource,
     OrderDiscount,
     PromotedPrice,
     PromotedProductPrice,
     PromotionRedemption,
+    Window,
 )
 from promotions.pricing import CatalogPrice, catalog_best
 from promotions.selectors import catalog_matches
@@ -229,3 +236,124 @@ def order_discounts_record(
                 )
             )
     return OrderDiscount.objects.bulk_create(rows) if rows else []
+
+
+# -- staff writes ---------------------------------------------------------------------------------
+#
+# Each write is validated by the model (its clean() and its CheckConstraints, as the admin's form
+# does), names its targets by id (an unknown id is a 422), and a catalog promotion's write
+# rewrites the promoted prices in the same transaction, as the admin's save does.
+
+CATALOG_FIELDS = {"name", "kind", "value", "priority", "is_active", "starts_at", "ends_at"}
+CART_FIELDS = CATALOG_FIELDS | {
+    "reward",
+    "min_subtotal",
+    "buy_quantity",
+    "free_quantity",
+    "coupon_rule",
+    "usage_limit",
+    "budget",
+}
+_TARGET_MODELS = {"categories": Category, "brands": Brand, "products": Product, "variants": Variant}
+
+
+def _targets_clean(targets: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Each target list as sorted unique ids; an id that names nothing is a 422 on its field."""
+    cleaned = {}
+    for name, ids in targets.items():
+        if name not in _TARGET_MODELS:
+            raise TypeError(f"unknown target {name!r}")
+        wanted = sorted(set(ids))
+        found = set(_TARGET_MODELS[name].objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        missing = [pk for pk in wanted if pk not in found]
+        if missing:
+            raise InvalidInput.for_field(
+                name, f"No such {name}: {', '.join(map(str, missing))}.", kind="invalid_reference"
+            )
+        cleaned[name] = wanted
+    return cleaned
+
+
+def _promotion_save(
+    promotion: Window, *, allowed: set[str], fields: dict[str, Any], targets: dict[str, list[int]]
+) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"unknown promotion fields {sorted(unknown)}")
+    targets = _targets_clean(targets)
+    for name, value in fields.items():
+        setattr(promotion, name, value)
+    try:  # the model's rules, its constraints too: a 422 naming each field, never a 500
+        promotion.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise InvalidInput(details={"errors": validation_errors(exc, model=promotion)}) from None
+    promotion.save()
+    for name, ids in targets.items():
+        getattr(promotion, name).set(ids)
+
+
+@transaction.atomic
+def catalog_promotion_create(
+    *, targets: dict[str, list[int]] | None = None, **fields: Any
+) -> CatalogPromotion:
+    """A catalog promotion; the catalog's prices follow at once."""
+    promotion = CatalogPromotion()
+    _promotion_save(promotion, allowed=CATALOG_FIELDS, fields=fields, targets=targets or {})
+    promoted_prices_refresh()
+    return promotion
+
+
+@transaction.atomic
+def catalog_promotion_update(
+    *, promotion_id: int, targets: dict[str, list[int]] | None = None, **fields: Any
+) -> CatalogPromotion:
+    """Change the given fields and replace the given target lists; the prices follow at once."""
+    promotion = CatalogPromotion.objects.select_for_update().filter(pk=promotion_id).first()
+    if promotion is None:
+        raise CatalogPromotionNotFound(f"No catalog promotion with id {promotion_id}.")
+    _promotion_save(promotion, allowed=CATALOG_FIELDS, fields=fields, targets=targets or {})
+    promoted_prices_refresh()
+    return promotion
+
+
+@transaction.atomic
+def catalog_promotion_delete(*, promotion_id: int) -> None:
+    """The promotion (orders keep their discounts' snapshot); the prices follow at once."""
+    deleted, _ = CatalogPromotion.objects.filter(pk=promotion_id).delete()
+    if not deleted:
+        raise CatalogPromotionNotFound(f"No catalog promotion with id {promotion_id}.")
+    promoted_prices_refresh()
+
+
+@transaction.atomic
+def cart_promotion_create(
+    *, targets: dict[str, list[int]] | None = None, **fields: Any
+) -> CartPromotion:
+    """A cart promotion; carts compute it live, nothing is precomputed."""
+    promotion = CartPromotion()
+    _promotion_save(promotion, allowed=CART_FIELDS, fields=fields, targets=targets or {})
+    return promotion
+
+
+@transaction.atomic
+def cart_promotion_update(
+    *, promotion_id: int, targets: dict[str, list[int]] | None = None, **fields: Any
+) -> CartPromotion:
+    """Change the given fields under the row lock the checkout takes to count its uses, so a
+    limit is never set below what a concurrent checkout is counting."""
+    promotion = CartPromotion.objects.select_for_update().filter(pk=promotion_id).first()
+    if promotion is None:
+        raise CartPromotionNotFound(f"No cart promotion with id {promotion_id}.")
+    _promotion_save(promotion, allowed=CART_FIELDS, fields=fields, targets=targets or {})
+    return promotion
+
+
+@transaction.atomic
+def cart_promotion_delete(*, promotion_id: int) -> None:
+    """A promotion no order used; a used one is kept for its redemptions (409)."""
+    try:
+        deleted, _ = CartPromotion.objects.filter(pk=promotion_id).delete()
+    except ProtectedError:
+        raise CartPromotionUsed() from None
+    if not deleted:
+        raise CartPromotionNotFound(f"No cart promotion with id {promotion_id}.")

@@ -60,6 +60,7 @@ class SearchQueryStat(models.Model):
         ordering = ["-zero_result_searches", "-searches"]
         indexes = [models.Index(fields=["-zero_result_searches"], name="search_zero_result_idx")]
         verbose_name = "search query"
+        verbose_name_plural = "search queries"
 
     def __str__(self) -> str:
         return self.query

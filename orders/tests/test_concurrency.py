@@ -3,23 +3,21 @@
 A gunicorn server (4 processes x 50 threads, gthread) runs on the test database; up to 200 client
 threads, each with its own connection, are released together by a barrier and send real HTTP
 requests; the data is committed (transaction=True) and every figure is read back from PostgreSQL.
-The rate limits of the checkout and orders groups are off in the server's environment only
-(RATE_LIMITS), since every request comes from 127.0.0.1; the shop's limits are not changed.
+Each checkout comes from its own customer (email and client address, testing/concurrency.py),
+so the unpaid-order limits' per-customer locks do not queue them one by one and the row locks
+are what is proven. The rate limits of the checkout and orders groups are off in the server's
+environment only (RATE_LIMITS); the shop's limits are not changed.
 """
 
 import json
 import random
-import threading
-import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from cart.models import Coupon, CouponRedemption
@@ -27,6 +25,7 @@ from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import orders_cancel_unpaid
 from products.models import StockMovement, Variant
 from testing import servers
+from testing.concurrency import SERVER_ENV, concurrently, post_checkout
 from testing.factories import ADDRESS, CouponFactory, guest_cart, make_variant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,48 +46,10 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
         "--log-level=warning",
         log=tmp_path_factory.mktemp("gunicorn") / "server.log",
         CELERY_BROKER_URL="memory://",
+        **SERVER_ENV,
         RATE_LIMITS=json.dumps({"checkout": None, "orders": None}),
     ) as base:
         yield base
-
-
-def concurrently(calls):
-    """Run every call at once (released by a barrier), each in its own thread; their results."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait(timeout=60)
-            return call()
-        finally:
-            connections.close_all()  # the thread's own database connection, if it used one
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def post_checkout(base, *, token, key=None, body=None):
-    """One checkout as a careful client makes it: a dropped connection (a busy machine can reset
-    one of 200 simultaneous ones) is retried with the same Idempotency-Key, which is safe."""
-    key = key or uuid.uuid4().hex
-
-    def call():
-        for attempt in range(3):
-            try:
-                with httpx.Client(base_url=base, timeout=120) as http:
-                    response = http.post(
-                        "/api/checkout",
-                        json=body or {"email": "buyer@example.com", "shipping_address": ADDRESS},
-                        headers={"Idempotency-Key": key, "X-Cart-Token": token},
-                    )
-                    return response.status_code, response.json()
-            except httpx.TransportError:
-                if attempt == 2:
-                    raise
-                time.sleep(0.5)
-        raise AssertionError("unreachable")
-
-    return call
 
 
 def test_200_checkouts_for_50_units_sell_exactly_50(server):

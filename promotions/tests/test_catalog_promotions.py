@@ -14,7 +14,7 @@ from orders.models import Order
 from products.services.events import LISTS_VERSION, product_version
 from promotions.models import OrderDiscount, PromotedPrice, PromotedProductPrice
 from promotions.services import promoted_prices_refresh
-from promotions.tests.factories import catalog_promotion
+from promotions.tests.factories import cart_promotion, catalog_promotion
 from testing.factories import ADDRESS, CategoryFactory, guest_cart, make_variant
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +150,38 @@ def test_the_cart_the_checkout_and_the_order_keep_the_promoted_price(client, sho
     snapshot = OrderDiscount.objects.get(order=order)
     assert (snapshot.line, snapshot.source, snapshot.name) == (line, "catalog", "Shoe week")
     assert (snapshot.amount, snapshot.regular_unit_price) == (Decimal("40.00"), Decimal("80.00"))
+
+
+def test_the_order_answer_lists_its_discounts_per_line_and_on_the_order(client, shop):
+    catalog_promotion(
+        kind="percent", value="25", name="Shoe week", targets={"categories": [shop["apparel"]]}
+    )
+    cart_promotion(name="Free delivery", reward="free_shipping")
+    _, token = guest_cart((shop["sandal"], 1))
+    response = client.post(
+        "/api/checkout",
+        {"email": "a@example.com", "shipping_address": ADDRESS, "accept_price_changes": True},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="promo-discounts",
+        HTTP_X_CART_TOKEN=token,
+    )
+    assert response.status_code == 201, response.json()
+    order = Order.objects.get()
+    detail = client.get(f"/api/orders/{order.number}", HTTP_X_ORDER_TOKEN=str(order.token))
+    assert detail.status_code == 200
+    body = detail.json()
+    assert body["lines"][0]["discounts"] == [
+        {
+            "source": "catalog",
+            "name": "Shoe week",
+            "kind": "percent",
+            "amount": "7.50",
+            "regular_unit_price": "30.00",
+            "shipping": False,
+        }
+    ]
+    assert [(d["name"], d["kind"], d["amount"], d["shipping"]) for d in body["discounts"]] == [
+        ("Free delivery", "free_shipping", "5.00", True)
+    ]
+    # the checkout's own answer renders the same
+    assert response.json()["discounts"] == body["discounts"]
