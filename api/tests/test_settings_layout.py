@@ -286,3 +286,19 @@ def test_the_rate_limit_middleware_sits_before_sessions_and_csrf():
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
     } <= set(settings["ADMIN_MIDDLEWARE"])
+
+
+def test_the_test_command_collects_every_apps_tests():
+    """pytest's testpaths name the folders `scripts/test.sh` collects: an app left out has tests
+    that never run (cms and promotions were, for a day)."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(settings.BASE_DIR) / "pyproject.toml").read_text())
+    testpaths = set(pyproject["tool"]["pytest"]["ini_options"]["testpaths"])
+    with_tests = {
+        path.parent.name
+        for path in Path(settings.BASE_DIR).glob("*/tests")
+        if path.is_dir() and not path.parent.name.startswith(".")
+    }
+    assert with_tests - testpaths == set()
+    assert "e2e" in testpaths
