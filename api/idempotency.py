@@ -97,6 +97,23 @@ def run_idempotent(
 _PENDING = "__pending__"
 
 
+def idempotent_answer(
+    *,
+    scope: str,
+    user: Any,
+    key: str | None,
+    payload: Any,
+    operation: Callable[[], tuple[int, Any]],
+) -> JsonResponse:
+    """What a route that takes Idempotency-Key does: `operation` run once per (scope, the
+    caller, key) (run_idempotent), and its first answer sent again on a repeat
+    (idempotent_response)."""
+    result = run_idempotent(
+        scope=scope, owner=f"user:{user.pk}", key=key, payload=payload, operation=operation
+    )
+    return idempotent_response(result)
+
+
 def run_idempotent_with_followup(
     *,
     scope: str,

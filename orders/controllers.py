@@ -9,7 +9,7 @@ from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth, OptionalJWTAuth
 from api.controllers import ApiController
-from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_answer, idempotent_response, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.ratelimit import client_ip
@@ -220,14 +220,13 @@ class StaffOrderController(ApiController):
             body = StaffOrderOut.from_orm(selectors.order_detail(order)).model_dump(mode="json")
             return 200, body
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope=f"staff.orders.{action}",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=key,
             payload={"number": number, **payload.model_dump(mode="json")},
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.post(
         "/{number}/mark-paid",
@@ -471,14 +470,13 @@ class StaffInventoryController(ApiController):
             )
             return 202, InventoryUploadOut.from_orm(upload).model_dump(mode="json")
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="inventory.upload",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=key,
             payload={"sha256": inventory.digest(content)},
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.get(
         "/uploads",

@@ -7,7 +7,7 @@ from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth
 from api.controllers import ApiController, error_responses
-from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_answer, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.schemas import ErrorOut
@@ -81,11 +81,10 @@ class StaffRefundController(ApiController):
             refund = selectors.refunds_for_staff().get(pk=refund.pk)
             return 200, StaffRefundOut.from_orm(refund).model_dump(mode="json")
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="payments.refund_confirm",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=validate_key(idempotency_key, required=True),
             payload={"refund_id": refund_id, **payload.model_dump(mode="json")},
             operation=operation,
         )
-        return idempotent_response(result)

@@ -10,7 +10,7 @@ from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth
 from api.controllers import ApiController, error_responses
-from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_answer, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from promotions import selectors, services
@@ -67,14 +67,13 @@ class StaffPromotionController(ApiController):
             promotion = selectors.catalog_promotion_get(promotion_id=promotion.pk)
             return 201, CatalogPromotionOut.from_orm(promotion).model_dump(mode="json")
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="promotions.catalog_promotion_create",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=validate_key(idempotency_key),
             payload=payload.model_dump(mode="json"),
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.get(
         "/catalog/{promotion_id}",
@@ -137,14 +136,13 @@ class StaffPromotionController(ApiController):
             promotion = selectors.cart_promotion_get(promotion_id=promotion.pk)
             return 201, CartPromotionOut.from_orm(promotion).model_dump(mode="json")
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="promotions.cart_promotion_create",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=validate_key(idempotency_key),
             payload=payload.model_dump(mode="json"),
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.get(
         "/cart/{promotion_id}",

@@ -8,7 +8,7 @@ from ninja_extra.pagination import paginate
 
 from api.auth import JWTAuth
 from api.controllers import ApiController, error_responses
-from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_answer, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from webhooks import selectors, services
@@ -64,14 +64,13 @@ class StaffWebhookController(ApiController):
             endpoint = services.endpoint_create(**payload.model_dump(), actor=request.user)
             return 201, EndpointCreatedOut.from_orm(endpoint).model_dump(mode="json")
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="webhooks.endpoint_create",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=validate_key(idempotency_key),
             payload=payload.model_dump(mode="json"),
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.get(
         "/endpoints/{endpoint_id}",
@@ -148,11 +147,10 @@ class StaffWebhookController(ApiController):
             delivery = selectors.delivery_get(delivery_id=delivery_id)
             return 200, DeliveryOut.from_orm(delivery).model_dump(mode="json")
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="webhooks.redeliver",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=key,
             payload={"delivery_id": delivery_id},
             operation=operation,
         )
-        return idempotent_response(result)

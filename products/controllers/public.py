@@ -13,7 +13,7 @@ from api import cache
 from api.auth import JWTAuth
 from api.controllers import error_responses
 from api.db_router import read_from_replica
-from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_answer, validate_key
 from api.pagination import MAX_PAGE_SIZE, Page, PageNumberPagination
 from api.schemas import ErrorOut
 from products import catalog_pages, selectors, services
@@ -159,11 +159,10 @@ def review_create(
         review = services.review_create(user=user, product_id=product.pk, **payload.model_dump())
         return 201, MyReviewOut.from_orm(review).model_dump(mode="json")
 
-    result = run_idempotent(
+    return idempotent_answer(
         scope="catalog.review_create",
-        owner=f"user:{user.pk}",
+        user=user,
         key=validate_key(idempotency_key),
         payload={"slug": slug, **payload.model_dump(mode="json")},
         operation=operation,
     )
-    return idempotent_response(result)

@@ -12,7 +12,7 @@ from ninja_extra.pagination import paginate
 from api.auth import JWTAuth
 from api.controllers import ApiController, error_responses
 from api.errors import InvalidInput
-from api.idempotency import HEADER, idempotent_response, run_idempotent, validate_key
+from api.idempotency import HEADER, idempotent_answer, validate_key
 from api.pagination import Page, PageNumberPagination
 from api.permissions import StaffWithPerms
 from api.schemas import ErrorOut
@@ -237,14 +237,13 @@ class StaffProductController(ApiController):
             body = StaffProductOut.from_orm(selectors.staff_product(product.pk))
             return 201, body.model_dump(mode="json")
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="catalog.product_create",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=validate_key(idempotency_key),
             payload=payload.model_dump(mode="json"),
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.get(
         "/products/{product_id}",
@@ -372,14 +371,13 @@ class StaffProductController(ApiController):
             body = StockAdjustmentOut.from_orm(adjustment).model_dump(mode="json")
             return (201 if movement else 200), body
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="catalog.stock_adjust",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=key,
             payload={"variant_id": variant_id, **payload.model_dump(mode="json")},
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.post(
         "/stock-adjustments",
@@ -415,14 +413,13 @@ class StaffProductController(ApiController):
                 StockAdjustmentOut.from_orm(a).model_dump(mode="json") for a in adjustments
             ]
 
-        result = run_idempotent(
+        return idempotent_answer(
             scope="catalog.stock_adjust_bulk",
-            owner=f"user:{request.user.pk}",
+            user=request.user,
             key=key,
             payload=payload.model_dump(mode="json"),
             operation=operation,
         )
-        return idempotent_response(result)
 
     @route.get(
         "/variants/{variant_id}/stock-movements",
