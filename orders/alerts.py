@@ -88,12 +88,8 @@ def refund_failed_alert_send(*, event_id: int) -> int:
     """Email staff that a refund failed at the provider (orders.services.order_refund_failed
     wrote the event): the order, the amount, the reason. Keyed by the event: a retried task sends
     nothing again. Returns how many emails were sent."""
-    event = (
-        OrderEvent.objects.select_related("order")
-        .filter(pk=event_id, kind=OrderEvent.Kind.PAYMENT)
-        .first()
-    )
-    if event is None or "refund_failed" not in event.data:
+    event = _payment_event(event_id, "refund_failed")
+    if event is None:
         return 0
     order = event.order
     context = {
@@ -104,30 +100,16 @@ def refund_failed_alert_send(*, event_id: int) -> int:
         "refunded_total": order.refunded_total,
         "status": order.get_status_display(),
     }
-    recipients = alert_recipients()
-    sent = sum(
-        send_templated_email(
-            template="refund_failed_alert",
-            to=email,
-            context=context,
-            event_key=f"refund_failed:{event.pk}:{email}"[:200],
-        )
-        for email in recipients
+    return _payment_alert_send(
+        event, "refund_failed", context, "a refund failed, but nobody to tell"
     )
-    if not recipients:
-        logger.warning("a refund failed, but nobody to tell", extra={"order": order.number})
-    return sent
 
 
 def refund_due_alert_send(*, event_id: int) -> int:
     """Email staff that a refund of an offline payment is theirs to make (the order, the amount,
     to whom). Keyed by the event: a retried task sends nothing again. How many were sent."""
-    event = (
-        OrderEvent.objects.select_related("order")
-        .filter(pk=event_id, kind=OrderEvent.Kind.PAYMENT)
-        .first()
-    )
-    if event is None or "refund_due" not in event.data:
+    event = _payment_event(event_id, "refund_due")
+    if event is None:
         return 0
     order = event.order
     context = {
@@ -137,16 +119,30 @@ def refund_due_alert_send(*, event_id: int) -> int:
         "to": event.data.get("to") or order.email,
         "provider": order.payment_provider,
     }
+    return _payment_alert_send(event, "refund_due", context, "a refund is due, but nobody to tell")
+
+
+def _payment_event(event_id: int, what: str) -> OrderEvent | None:
+    """The payment event `event_id` with its order, if it records `what`."""
+    event = (
+        OrderEvent.objects.select_related("order")
+        .filter(pk=event_id, kind=OrderEvent.Kind.PAYMENT)
+        .first()
+    )
+    return event if event is not None and what in event.data else None
+
+
+def _payment_alert_send(event: OrderEvent, what: str, context: dict, nobody: str) -> int:
+    """`<what>_alert` to every alert recipient, once per (event, recipient); how many were sent."""
     recipients = alert_recipients()
-    sent = sum(
+    if not recipients:
+        logger.warning(nobody, extra={"order": event.order.number})
+    return sum(
         send_templated_email(
-            template="refund_due_alert",
+            template=f"{what}_alert",
             to=email,
             context=context,
-            event_key=f"refund_due:{event.pk}:{email}"[:200],
+            event_key=f"{what}:{event.pk}:{email}"[:200],
         )
         for email in recipients
     )
-    if not recipients:
-        logger.warning("a refund is due, but nobody to tell", extra={"order": order.number})
-    return sent
