@@ -27,6 +27,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +137,53 @@ def deferred_limit_settle() -> None:
     ratelimit.settle_pending()
 
 
+@dataclass
+class _Probe:
+    """An entry_get() of this request that found no fresh entry, for the next identical read."""
+
+    key: str
+    versions: tuple[str, ...]
+    alias: str
+    found: tuple[Entry | None, tuple[str, ...]]
+
+
+_probe: ContextVar[list[_Probe] | None] = ContextVar("cache_probe", default=None)
+
+
+@contextlib.contextmanager
+def probe_scope() -> Iterator[None]:
+    """Within it, a read that found no fresh entry is remembered once: the same read repeated
+    later in the scope (the view after api.cached_reads missed) costs no second round trip."""
+    token = _probe.set([])
+    try:
+        yield
+    finally:
+        _probe.reset(token)
+
+
+def entry_fresh(key: str, versions: Sequence[str] = (), *, alias: str = "default") -> Entry | None:
+    """The entry under `key` when it is fresh (built under the current `versions`), else None;
+    entry_get() counting the request's deferred rate limit. Inside a probe_scope() a miss is
+    remembered for the view that builds the entry next."""
+    entry, stamp = entry_get(key, versions, alias=alias, count_deferred_limit=True)
+    if entry is not None and entry.stamp == stamp:
+        return entry
+    remembered = _probe.get()
+    if remembered is not None:
+        remembered.append(_Probe(key, tuple(versions), alias, (entry, stamp)))
+    return None
+
+
+def _remembered(key: str, versions: Sequence[str], alias: str):
+    remembered = _probe.get()
+    if remembered:
+        for probe in remembered:
+            if probe.key == key and probe.versions == tuple(versions) and probe.alias == alias:
+                remembered.remove(probe)
+                return probe.found
+    return None
+
+
 def entry_get(
     key: str,
     versions: Sequence[str] = (),
@@ -146,7 +194,11 @@ def entry_get(
     """The stored entry under `key` (None when absent) and the current stamp of `versions`,
     read together in one MGET. The entry is fresh when `entry.stamp == stamp`. With
     `count_deferred_limit`, the request's deferred rate limit (if any) is counted in the same
-    round trip, and an exhausted one raises RateLimited before anything is read."""
+    round trip, and an exhausted one raises RateLimited before anything is read. A read this
+    request already made in a probe_scope() is not made again."""
+    found = _remembered(key, versions, alias)
+    if found is not None:
+        return found
     pending = ratelimit.take_pending() if count_deferred_limit else None
     cache = _cache(alias)
     version_keys = [_version_key(name) for name in versions]

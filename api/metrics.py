@@ -76,7 +76,10 @@ METRICS_ROUTE = "metrics"
 def route_of(request: HttpRequest) -> str:
     """The URL pattern that answered (bounded label values), never the raw path."""
     match = getattr(request, "resolver_match", None)
-    return match.route if match is not None and match.route else UNMATCHED_ROUTE
+    if match is not None and match.route:
+        return match.route
+    # Answered before URL resolution (api.cached_reads), labelled by the same pattern.
+    return getattr(request, "cached_read_route", UNMATCHED_ROUTE)
 
 
 class MetricsMiddleware:

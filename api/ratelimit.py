@@ -21,6 +21,7 @@ RATE_LIMIT_ACTIONS in api/settings/auth.py:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -262,8 +263,13 @@ def client_address(request: HttpRequest) -> ipaddress.IPv4Address | ipaddress.IP
         ]
         if len(forwarded) >= proxies:
             address = forwarded[-proxies]
+    return _parsed_address(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(address)
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 
@@ -274,8 +280,12 @@ def client_ip(request: HttpRequest) -> str:
     IPv6 callers are counted per /64, since one host usually holds a whole /64.
     """
     ip = client_address(request)
-    if ip is None:
-        return "unknown"
+    return "unknown" if ip is None else _key_part(ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_part(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    # Every limited request asks; the same few thousand callers ask again and again.
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped:
             return str(ip.ipv4_mapped)
@@ -285,7 +295,7 @@ def client_ip(request: HttpRequest) -> str:
 
 def bearer_user_id(request: HttpRequest) -> int | str | None:
     """The user id of a valid access token, checked without a query (signature and expiry)."""
-    header = request.headers.get("Authorization", "")
+    header = request.META.get("HTTP_AUTHORIZATION", "")  # request.headers is built on first use
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None

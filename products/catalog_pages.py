@@ -57,6 +57,9 @@ class PageUrl:
     base: str
 
 
+TREE_KEY = "catalog:tree"
+
+
 def _cache_on() -> bool:
     return settings.CATALOG_CACHE_ENABLED
 
@@ -115,7 +118,12 @@ def category_tree_json() -> bytes:
         roots, _nodes = _category_forest(_category_rows())
         return to_json([_tree_out(root) for root in roots])
 
-    return _cached("catalog:tree", [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE, build)
+    return _cached(TREE_KEY, [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE, build)
+
+
+def category_tree_hit() -> bytes | None:
+    """category_tree_json() when a fresh entry holds it, else None (api.cached_reads)."""
+    return _hit(TREE_KEY, [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE)
 
 
 def category_detail_json(slug: str) -> bytes:
@@ -138,9 +146,16 @@ def category_detail_json(slug: str) -> bytes:
         }
         return to_json(data)
 
-    return _cached(
-        f"catalog:category:{_digest(slug)}", [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE, build
-    )
+    return _cached(_category_key(slug), [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE, build)
+
+
+def category_detail_hit(slug: str) -> bytes | None:
+    """category_detail_json(slug) when a fresh entry holds it, else None (api.cached_reads)."""
+    return _hit(_category_key(slug), [LISTS_VERSION], settings.CATALOG_CACHE_TTL_TREE)
+
+
+def _category_key(slug: str) -> str:
+    return f"catalog:category:{_digest(slug)}"
 
 
 # -- brands -------------------------------------------------------------------------------------
@@ -251,8 +266,17 @@ def product_list_json(filters: ProductFilter, page: int, page_size: int, *, url:
         links = [(name, value) for name, value in url.params if name != "page"]
         return _page_json(url.base, links, count, page, page_size, results)
 
-    key = f"catalog:list:{_digest(url.base, url.params)}"
-    return _cached(key, [LISTS_VERSION], settings.CATALOG_CACHE_TTL_LIST, build)
+    return _cached(_list_key(url), [LISTS_VERSION], settings.CATALOG_CACHE_TTL_LIST, build)
+
+
+def product_list_hit(url: PageUrl) -> bytes | None:
+    """A list page when a fresh entry holds it, else None (api.cached_reads). The key is the
+    query as sent: an entry exists only for parameters the view validated and answered."""
+    return _hit(_list_key(url), [LISTS_VERSION], settings.CATALOG_CACHE_TTL_LIST)
+
+
+def _list_key(url: PageUrl) -> str:
+    return f"catalog:list:{_digest(url.base, url.params)}"
 
 
 def _active_category(slug: str) -> bool:
@@ -331,7 +355,7 @@ _SLUG_HINTS_MAX = 50_000
 def product_detail_json(slug: str) -> bytes:
     """One product page. The cache entry sits under the slug and remembers the product id; it
     is fresh while the structure token and that product's token are unchanged."""
-    key = f"catalog:detail:{_digest(slug)}"
+    key = _detail_key(slug)
     ttl = settings.CATALOG_CACHE_TTL_DETAIL
     if not _cache_on() or ttl <= 0:
         versioned.deferred_limit_settle()
@@ -360,6 +384,20 @@ def product_detail_json(slug: str) -> bytes:
     versioned.entry_set(key, stamp, body, ttl, meta=product_id)
     _remember(slug, product_id)
     return body
+
+
+def product_detail_hit(slug: str) -> bytes | None:
+    """A product page when this process knows the slug's product and a fresh entry holds the
+    page, else None (api.cached_reads); the view's first read, without its fallbacks."""
+    hint = _SLUG_HINTS.get(slug)
+    if hint is None or not _cache_on() or settings.CATALOG_CACHE_TTL_DETAIL <= 0:
+        return None
+    entry = versioned.entry_fresh(_detail_key(slug), [STRUCTURE_VERSION, product_version(hint)])
+    return entry.body if entry is not None and entry.meta == hint else None
+
+
+def _detail_key(slug: str) -> str:
+    return f"catalog:detail:{_digest(slug)}"
 
 
 def _remember(slug: str, product_id: int) -> None:
@@ -458,6 +496,13 @@ def _cached(key: str, versions: list[str], ttl: int, build) -> bytes:
         versioned.deferred_limit_settle()  # counted before any query
         return build()
     return versioned.cached_bytes(key, versions=versions, ttl=ttl, build=build)
+
+
+def _hit(key: str, versions: list[str], ttl: int) -> bytes | None:
+    if not _cache_on() or ttl <= 0:
+        return None
+    entry = versioned.entry_fresh(key, versions)
+    return entry.body if entry is not None else None
 
 
 def _digest(*parts: Any) -> str:

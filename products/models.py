@@ -227,6 +227,12 @@ class Product(TimeStamped):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="product_newest"),
             models.Index(fields=["price_min", "id"], name="product_price"),
+            # Read backwards for the -price sort (price_min DESC NULLS LAST, id DESC).
+            models.Index(
+                F("price_min").asc(nulls_first=True),
+                F("id").asc(),
+                name="product_price_nulls_first",
+            ),
             models.Index(fields=["-sales_count", "-id"], name="product_popularity"),
             models.Index(fields=["-rating_avg", "-rating_count", "-id"], name="product_rating"),
             models.Index(fields=["name", "id"], name="product_name"),

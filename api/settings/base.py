@@ -77,9 +77,13 @@ MIDDLEWARE = [
     "api.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Last before the URL resolver: a fresh cached read is answered here (CACHED_READS).
+    "api.cached_reads.CachedReadMiddleware",
     # ADMIN_MIDDLEWARE, around /admin/ only: the API needs no session, CSRF token or messages.
     "api.middleware.AdminMiddleware",
 ]
+# The routes api.cached_reads.CachedReadMiddleware may answer, by topic.
+CACHED_READS = [*CATALOG_CACHED_READS]  # noqa: F405
 ADMIN_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,6 +136,7 @@ CELERY_TIMEZONE = TIME_ZONE
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))
+LOGGING_CONFIG = "api.logging.configure"
 
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Emporium <shop@emporium.test>")

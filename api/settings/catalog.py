@@ -9,6 +9,8 @@ CATALOG_CACHE_TTL_LIST = env.int("CATALOG_CACHE_TTL_LIST", default=60)
 CATALOG_CACHE_TTL_DETAIL = env.int("CATALOG_CACHE_TTL_DETAIL", default=300)
 # Off: every public read is built from the database (the benchmark's cold runs use this).
 CATALOG_CACHE_ENABLED = env.bool("CATALOG_CACHE_ENABLED", default=True)
+# Warm catalog reads answered before URL resolution (api/cached_reads.py).
+CATALOG_CACHED_READS = ["products.controllers.public.CACHED_READS"]
 
 # True: a customer's review is published at once; False: it waits for moderation.
 REVIEWS_PUBLISH_IMMEDIATELY = env.bool("REVIEWS_PUBLISH_IMMEDIATELY", default=False)

@@ -6,11 +6,14 @@ a fill the replica cannot serve yet, to the primary). Posting a review reads and
 primary.
 """
 
+import re
+
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Path, Query, Router
 
 from api import cache
 from api.auth import JWTAuth
+from api.cached_reads import CachedRead
 from api.controllers import error_responses
 from api.db_router import read_from_replica
 from api.idempotency import HEADER, idempotent_answer, validate_key
@@ -166,3 +169,25 @@ def review_create(
         payload={"slug": slug, **payload.model_dump(mode="json")},
         operation=operation,
     )
+
+
+# The warm answers api.cached_reads serves before URL resolution: what the views above return
+# from the cache, looked up the same way (settings.CATALOG_CACHED_READS).
+CACHED_READS = [
+    CachedRead(
+        re.compile(r"/api/catalog/products\Z"),
+        lambda request, _: catalog_pages.product_list_hit(page_url(request)),
+    ),
+    CachedRead(
+        re.compile(r"/api/catalog/products/(?P<slug>[^/]+)\Z"),
+        lambda _, match: catalog_pages.product_detail_hit(match["slug"]),
+    ),
+    CachedRead(
+        re.compile(r"/api/catalog/categories\Z"),
+        lambda _request, _match: catalog_pages.category_tree_hit(),
+    ),
+    CachedRead(
+        re.compile(r"/api/catalog/categories/(?P<slug>[^/]+)\Z"),
+        lambda _, match: catalog_pages.category_detail_hit(match["slug"]),
+    ),
+]

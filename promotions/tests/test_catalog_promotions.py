@@ -10,12 +10,23 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.cache import versions_get
+from orders.controllers import CheckoutController
 from orders.models import Order
+from orders.selectors import order_detail_by_id
 from products.services.events import LISTS_VERSION, product_version
+from products.services.products import product_prices_refresh
 from promotions.models import OrderDiscount, PromotedPrice, PromotedProductPrice
 from promotions.services import promoted_prices_refresh
 from promotions.tests.factories import cart_promotion, catalog_promotion
-from testing.factories import ADDRESS, CategoryFactory, guest_cart, make_variant
+from testing.factories import (
+    ADDRESS,
+    AttributeDefinitionFactory,
+    CategoryFactory,
+    CouponFactory,
+    guest_cart,
+    make_variant,
+    set_value,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +196,64 @@ def test_the_order_answer_lists_its_discounts_per_line_and_on_the_order(client, 
     ]
     # the checkout's own answer renders the same
     assert response.json()["discounts"] == body["discounts"]
+
+
+def test_the_checkout_answers_its_order_exactly_as_read_back(client, shop, settings):
+    # The checkout renders the rows it wrote without reading them back: the same answer as a read.
+    settings.SHIPPING_FREE_THRESHOLD, settings.TAX_RATE = None, Decimal("0.20")
+    catalog_promotion(
+        kind="percent", value="25", name="Shoe week", targets={"categories": [shop["apparel"]]}
+    )
+    cart_promotion(name="Free delivery", reward="free_shipping")
+    set_value(shop["boot"], AttributeDefinitionFactory(code="size"), "42")
+    coupon = CouponFactory(kind="percent", value=Decimal("10.00"))
+    _, token = guest_cart((shop["boot"], 2), (shop["book"], 1), (shop["sandal"], 3), coupon=coupon)
+    body = {"email": "a@example.com", "shipping_address": ADDRESS, "accept_price_changes": True}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "exact", "HTTP_X_CART_TOKEN": token}
+
+    placed = client.post("/api/checkout", body, content_type="application/json", **headers)
+    assert placed.status_code == 201, placed.json()
+    answer = placed.json()
+    assert answer["lines"][0]["attributes"] == {"size": "42"}
+    assert {d["source"] for line in answer["lines"] for d in line["discounts"]} == {
+        "catalog",
+        "coupon",
+    }
+    assert [d["name"] for d in answer["discounts"]] == ["Free delivery"]
+    assert answer["payment"]["status"] == "pending" and answer["history"]
+    # as the answer renders the order read back (what a repeat that finishes the job sends)
+    read_back = order_detail_by_id(Order.objects.get(number=answer["number"]).pk)
+    assert CheckoutController._answer(read_back) == (201, answer)
+    replayed = client.post("/api/checkout", body, content_type="application/json", **headers)
+    assert (replayed.status_code, replayed.json()) == (201, answer)
+
+
+@pytest.mark.parametrize("sort", ["price", "-price"])
+def test_the_price_sorts_page_exactly_as_one_full_sort(client, shop, settings, sort):
+    """The price pages merge promoted and unpromoted products (products/catalog_sql.py
+    _price_page); every page matches one sort of everything, ties and products without a
+    price included."""
+    settings.CATALOG_CACHE_ENABLED = False
+    prices = ["12.00", "30.00", "30.00", "55.50", "70.00", "99.00", "30.00", "45.00"]
+    extra = [make_variant(price=p, category=shop["apparel"]) for p in prices]
+    catalog_promotion(
+        kind="percent", value="50", targets={"products": [v.product for v in extra[::3]]}
+    )
+    no_variant = make_variant(price="10.00", category=shop["apparel"]).product
+    no_variant.variants.all().delete()
+    product_prices_refresh()  # its price_min becomes NULL: last in both directions
+    whole = client.get("/api/catalog/products", {"sort": sort, "page_size": 100}).json()
+    assert whole["count"] == 12
+    expected = [(i["price_min"], i["id"]) for i in whole["results"]]
+    assert len(expected) == 12
+    # Without a variant it has no price to sort by (the card shows its base price): last.
+    assert expected[-1][1] == no_variant.pk
+    priced = [(Decimal(p), i) for p, i in expected[:-1]]
+    assert priced == sorted(priced, key=lambda x: x if sort == "price" else (-x[0], -x[1]))
+    paged = []
+    for page in range(1, 6):
+        answer = client.get("/api/catalog/products", {"sort": sort, "page_size": 3, "page": page})
+        if answer.status_code == 404:
+            break
+        paged += [(i["price_min"], i["id"]) for i in answer.json()["results"]]
+    assert paged == expected
