@@ -21,6 +21,12 @@ floor; its ratio is taken against the mean of those two, and the medians over th
 reported with their range, so a drift of the machine's speed (a third within a run, on this
 shared VM) cancels out. Worker restarts during the run are counted from gunicorn's logs.
 
+With `--oscar URL` it also loads a django-oscar + oscar-api server already running there with
+the same catalog size (built outside this repository: docs/benchmarks.md says how), between the
+same floors: its list (`/api/products/?page=N`, 20 titles and links a page), its API product
+page (`/api/products/ID/`) and its HTML product page (`/catalogue/product-ID_ID/`); the
+uncached targets then use those figures instead of the issue's.
+
 Why wrk: the load generator shares the 2 cores with the server, so it must cost little per
 request; wrk (C, epoll, one thread) takes a few percent of a core where a Python client would
 take most of one and cap the figures it measures. `apt-get install wrk` (Debian) provides it.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import resource
@@ -52,6 +59,34 @@ from bench.server import Server, process_tree_cpu, production_env  # noqa: E402 
 # Oscar's figures in the run that issue quotes, as shares of that run's bare floor (3,786/s):
 # its shallow list 376/s (9.9%), eight times its product page 8 x 61/s (12.9%).
 TARGETS = {"list cold": 0.099, "list warm": 0.60, "detail cold": 0.129, "detail warm": 0.60}
+# With --oscar: the uncached targets as multiples of Oscar's figures in the same run.
+OSCAR_TARGETS = {"list cold": ("oscar list", 1), "detail cold": ("oscar page, html", 8)}
+
+
+class External:
+    """A server this benchmark did not start (--oscar): loaded alike, its CPU not counted."""
+
+    process = None
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def worker_boots(self) -> int:
+        return 0
+
+
+def oscar_paths(products: int) -> dict[str, list[str]]:
+    """Oscar's ids run from 1 to `products` (its seed), 20 to a page, newest first."""
+    rng = random.Random(7)
+    ids = rng.sample(range(1, products + 1), min(200, products))
+    pages = max(1, products // 20)
+    return {
+        "oscar list": [f"/api/products/?page={rng.randint(1, pages)}" for _ in range(200)],
+        "oscar page": [f"/api/products/{i}/" for i in ids],
+        "oscar page, html": [f"/catalogue/product-{i}_{i}/" for i in ids],
+    }
+
+
 # p99 of every warm case, in milliseconds.
 WARM_P99_MS = 20.0
 
@@ -144,7 +179,7 @@ def wrk(
     def cpu() -> tuple[float, float, float]:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the wrk runs waited for
         return (
-            process_tree_cpu(server.process.pid),
+            process_tree_cpu(server.process.pid) if server.process else 0.0,
             sum(process_tree_cpu(pid) for pid in services),
             children.ru_utime + children.ru_stime,
         )
@@ -197,6 +232,10 @@ def report(
     them (server, Redis, PostgreSQL, wrk); "cpu ratio" is the bare floor's total over the case's,
     what the throughput ratio would be on a machine that ran nothing else."""
     median = statistics.median
+    targets = dict(TARGETS)
+    for case, (oscar, times) in OSCAR_TARGETS.items():
+        if oscar in rounds:
+            targets[case] = median(ratios[oscar]) * times
     print(
         f"\n{'case':<18}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'vs floor':>9}{'range':>10}"
         f"{'cpu us':>8}{'server':>8}{'cpu ratio':>10}  {'target':<22}{'errors':>6}  "
@@ -204,7 +243,7 @@ def report(
     )
     for name, results in rounds.items():
         ratio = median(ratios[name])
-        target = TARGETS.get(name)
+        target = targets.get(name)
         p99 = median(r.p99_ms for r in results)
         verdicts = []
         if target is not None:
@@ -218,7 +257,8 @@ def report(
             f"{median(r.p50_ms for r in results):>8.2f}{p99:>8.2f}{ratio:>9.1%}{spread:>10}"
             f"{median(r.cpu_us for r in results):>8.0f}"
             f"{median(r.server_cpu_us for r in results):>8.0f}"
-            f"{median(cpu_ratios[name]):>10.1%}  {' '.join(verdicts):<22}"
+            f"{median(cpu_ratios[name]) if cpu_ratios[name] else math.nan:>10.1%}"
+            f"  {' '.join(verdicts):<22}"
             f"{sum(r.errors for r in results):>6}  {' '.join(f'{r.rps:.0f}' for r in results)}"
         )
     # Each of the `workers` processes answers one request at a time: per request it spent
@@ -233,6 +273,18 @@ def report(
         f"({workers / bare * 1e6:.0f} us at the bare floor); server CPU {stack_cpu - bare_cpu:.0f}"
         f" us per request more ({bare_cpu:.0f} us at the bare floor)"
     )
+    for case, oscar in (
+        ("list cold", "oscar list"),
+        ("detail cold", "oscar page"),
+        ("detail cold", "oscar page, html"),
+    ):
+        if oscar in rounds:
+            times = median(ratios[case]) / median(ratios[oscar])
+            goal = OSCAR_TARGETS[case][1] if OSCAR_TARGETS[case][0] == oscar else None
+            print(
+                f"{case} / {oscar}: {times:.2f}x"
+                + (f" (target {goal}x: {'ok' if times >= goal else 'MISSED'})" if goal else "")
+            )
 
 
 def main() -> int:
@@ -245,6 +297,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY of each server.")
     parser.add_argument("--reseed", action="store_true", help="Seed again even if present.")
     parser.add_argument("--json", type=Path, help="Also write every round's figures here.")
+    parser.add_argument(
+        "--oscar", metavar="URL", help="A django-oscar + oscar-api server to load alike."
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
@@ -288,6 +343,10 @@ def main() -> int:
             cases = [("middleware floor", warm, "middleware")]
             for key in ("list", "detail", "tree"):
                 cases += [(f"{key} cold", cold, key), (f"{key} warm", warm, key)]
+            if args.oscar:
+                oscar = External(args.oscar)
+                paths.update(oscar_paths(args.products))
+                cases += [(name, oscar, name) for name in oscar_paths(1)]
             rounds: dict[str, list[Result]] = {"floor": [], **{name: [] for name, *_ in cases}}
             ratios: dict[str, list[float]] = {name: [] for name in rounds}
             cpu_ratios: dict[str, list[float]] = {name: [] for name in rounds}
@@ -311,7 +370,8 @@ def main() -> int:
                     after = floor()
                     rounds[name].append(result)
                     ratios[name].append(result.rps / ((before.rps + after.rps) / 2))
-                    cpu_ratios[name].append((before.cpu_us + after.cpu_us) / 2 / result.cpu_us)
+                    if not isinstance(target, External):  # its own CPU is not counted
+                        cpu_ratios[name].append((before.cpu_us + after.cpu_us) / 2 / result.cpu_us)
                     before = after
             ratios["floor"] = cpu_ratios["floor"] = [1.0] * len(rounds["floor"])
             restarts = {s.name: s.worker_boots() - boots[s.name] for s in servers}
