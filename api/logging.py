@@ -2,9 +2,9 @@
 
 Django applies LOGGING through `configure` (settings.LOGGING_CONFIG). Besides the dictConfig it
 turns off what a LogRecord gathers that no line prints: the caller's file and line (a walk up the
-stack on every call), the thread, the process and multiprocessing names (the switches the logging
-HOWTO's "Optimization" section names). Every request writes an access line, so this is per request
-work (docs/benchmarks.md).
+stack on every call) and the thread (two of the switches the logging HOWTO's "Optimization"
+section names). Every request writes an access line, so this is per request work. The process
+id and name stay: gunicorn's and Celery's own log formats print them.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ def configure(config: dict) -> None:
     """settings.LOGGING_CONFIG: the dictConfig, with the record fields no line prints off."""
     logging._srcfile = None  # documented switch: no findCaller() stack walk per record
     logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     logging.config.dictConfig(config)
 
 

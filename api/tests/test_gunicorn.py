@@ -100,6 +100,11 @@ def test_workers_forked_after_the_preload_each_use_their_own_connections(tmp_pat
                 break
         assert len(answers) == 2, "one worker answered every request"
 
+    # gunicorn's own lines (its format prints the process id) format without an error.
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert "Booting worker with pid" in log
+    assert "Logging error" not in log and "Traceback" not in log, log[-2000:]
+
     first, second = answers.values()
     imported = first["imported"]
     for answer in (first, second):
