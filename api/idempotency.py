@@ -3,7 +3,9 @@
 The first request with a key claims it by inserting its row, runs the operation and stores the
 answer, all in one transaction. A concurrent repeat's insert waits on that row: when the first
 commits, the repeat replays its answer; when the first fails (its transaction rolled back, nothing
-stored), the repeat runs the operation itself. A repeat with another body is a 409.
+stored), the repeat runs the operation itself. A repeat with another body is a 409. The claim is
+one `INSERT ... ON CONFLICT DO NOTHING`: it waits exactly as a unique violation would, but fails
+nothing, so it needs no savepoint.
 
 `run_idempotent_with_followup` is for operations with a step that must come after the commit
 and outside its locks (a checkout starts the payment with a provider once the order exists).
@@ -18,14 +20,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.http import JsonResponse
+from django.utils import timezone
 
 from api.errors import IdempotencyKeyInvalid, IdempotencyKeyRequired, IdempotencyKeyReused
 from api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+_CLAIM_SQL = f"""
+INSERT INTO {IdempotencyRecord._meta.db_table} (scope, owner, key, fingerprint, created_at)
+VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (scope, owner, key) DO NOTHING
+RETURNING id
+"""  # noqa: S608 - table name from the model, values bound
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,27 @@ def validate_key(key: str | None, *, required: bool = False) -> str | None:
     return key
 
 
+def _claim(*, scope: str, owner: str, key: str, digest: str) -> tuple[IdempotencyRecord, bool]:
+    """In the caller's transaction: (the key's record, whether this request claimed it).
+
+    A concurrent claim of the same key makes the INSERT wait for that transaction: committed,
+    its row is read here; rolled back, this request's row goes in. Another body is a 409."""
+    created_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [scope, owner, key, digest, created_at])
+        inserted = cursor.fetchone()
+    if inserted is not None:
+        record = IdempotencyRecord(
+            id=inserted[0], scope=scope, owner=owner, key=key, fingerprint=digest
+        )
+        record.created_at = created_at
+        return record, True
+    record = IdempotencyRecord.objects.get(scope=scope, owner=owner, key=key)
+    if record.fingerprint != digest:
+        raise IdempotencyKeyReused()
+    return record, False
+
+
 def run_idempotent(
     *,
     scope: str,
@@ -77,15 +108,8 @@ def run_idempotent(
         return IdempotentResult(status_code, body, replayed=False)
     digest = fingerprint(payload)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    scope=scope, owner=owner, key=key, fingerprint=digest
-                )
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(scope=scope, owner=owner, key=key)
-            if record.fingerprint != digest:
-                raise IdempotencyKeyReused() from None
+        record, claimed = _claim(scope=scope, owner=owner, key=key, digest=digest)
+        if not claimed:
             return IdempotentResult(record.status_code, record.response_body, replayed=True)
         status_code, body = operation()
         record.status_code, record.response_body = status_code, body
@@ -135,15 +159,8 @@ def run_idempotent_with_followup(
     """
     digest = fingerprint(payload)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    scope=scope, owner=owner, key=key, fingerprint=digest
-                )
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(scope=scope, owner=owner, key=key)
-            if record.fingerprint != digest:
-                raise IdempotencyKeyReused() from None
+        record, claimed = _claim(scope=scope, owner=owner, key=key, digest=digest)
+        if not claimed:
             if record.status_code is not None:
                 return IdempotentResult(record.status_code, record.response_body, replayed=True)
             reference, replayed = (record.response_body or {}).get(_PENDING), True
@@ -152,10 +169,12 @@ def run_idempotent_with_followup(
             record.response_body = {_PENDING: reference}
             record.save(update_fields=["response_body"])
     status_code, body = followup(reference)
-    with transaction.atomic():
-        record = IdempotencyRecord.objects.select_for_update().get(pk=record.pk)
-        if record.status_code is not None:  # a concurrent repeat answered first: same answer
-            return IdempotentResult(record.status_code, record.response_body, replayed=replayed)
-        record.status_code, record.response_body = status_code, body
-        record.save(update_fields=["status_code", "response_body"])
+    # One conditional UPDATE stores the first answer: a concurrent repeat's waits on the row,
+    # then matches nothing and answers what is stored.
+    stored = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).update(
+        status_code=status_code, response_body=body
+    )
+    if not stored:
+        record = IdempotencyRecord.objects.get(pk=record.pk)
+        return IdempotentResult(record.status_code, record.response_body, replayed=replayed)
     return IdempotentResult(status_code, body, replayed=replayed)

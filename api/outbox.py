@@ -74,6 +74,11 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _publish(row: OutboxMessage) -> None:
+    # The task's own ignore_result, as its apply_async sends it: by name, send_task would else
+    # subscribe this process to the result of every message (a Redis round trip each), results
+    # that the settings tell workers not to store and that no one reads.
+    task = app.tasks.get(row.task_name)
+    options = {"ignore_result": task.ignore_result if task else None, **row.options}
     app.send_task(
         row.task_name,
         args=row.args,
@@ -81,7 +86,7 @@ def _publish(row: OutboxMessage) -> None:
         headers=row.headers,
         task_id=f"outbox-{row.pk}",
         retry_policy=settings.OUTBOX_PUBLISH_RETRY_POLICY,
-        **row.options,
+        **options,
     )
 
 

@@ -50,12 +50,18 @@ class CartController(ApiController):
             raise CartNotFound()
         return cart
 
-    def _out(self, cart: Cart, token: str | None) -> selectors.PricedCart:
-        return selectors.cart_for_answer(cart, user=self._user(), token=token)
+    def _out(self, cart: Cart, token: str | None) -> CartOut:
+        """The answer after a write that returns the cart (create, coupon): read again."""
+        return CartOut.model_validate(
+            selectors.cart_for_answer(cart, user=self._user(), token=token)
+        )
 
     @route.get("", response={200: CartOut, **ERRORS}, summary="The cart, priced from the catalog")
     def get(self, x_cart_token: str | None = CartToken()):
-        return self._out(self._cart(x_cart_token), x_cart_token)
+        cart = self._cart(x_cart_token)  # with its coupon: priced as read, not read again
+        return CartOut.model_validate(
+            selectors.cart_priced(cart, user=self._user(), token=x_cart_token)
+        )
 
     @route.post(
         "",
@@ -74,9 +80,14 @@ class CartController(ApiController):
         description="409 `insufficient_stock` (details.available) beyond the stock.",
     )
     def add(self, payload: CartLineIn, x_cart_token: str | None = CartToken()):
-        cart = self._cart(x_cart_token, create=True)
-        services.cart_line_add(cart=cart, variant_id=payload.variant_id, quantity=payload.quantity)
-        return Status(201, self._out(cart, x_cart_token))
+        priced = services.cart_line_add(
+            cart=self._cart(x_cart_token, create=True),
+            variant_id=payload.variant_id,
+            quantity=payload.quantity,
+            user=self._user(),
+            token=x_cart_token,
+        )
+        return Status(201, CartOut.model_validate(priced))
 
     @route.patch(
         "/items/{line_id}",
@@ -86,15 +97,21 @@ class CartController(ApiController):
     def update(
         self, line_id: Path[Id], payload: CartLinePatch, x_cart_token: str | None = CartToken()
     ):
-        cart = self._cart(x_cart_token)
-        services.cart_line_update(cart=cart, line_id=line_id, quantity=payload.quantity)
-        return self._out(cart, x_cart_token)
+        priced = services.cart_line_update(
+            cart=self._cart(x_cart_token),
+            line_id=line_id,
+            quantity=payload.quantity,
+            user=self._user(),
+            token=x_cart_token,
+        )
+        return CartOut.model_validate(priced)
 
     @route.delete("/items/{line_id}", response={200: CartOut, **ERRORS}, summary="Remove a line")
     def delete(self, line_id: Path[Id], x_cart_token: str | None = CartToken()):
-        cart = self._cart(x_cart_token)
-        services.cart_line_delete(cart=cart, line_id=line_id)
-        return self._out(cart, x_cart_token)
+        priced = services.cart_line_delete(
+            cart=self._cart(x_cart_token), line_id=line_id, user=self._user(), token=x_cart_token
+        )
+        return CartOut.model_validate(priced)
 
     @route.post(
         "/coupon",

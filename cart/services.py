@@ -2,6 +2,9 @@
 
 Every write locks the cart row first, so two requests on one cart (double clicks, two tabs, a
 checkout) happen one after the other; a cart that was checked out meanwhile refuses the write.
+A line write reads the cart's lines and their live promotions once, under that lock, and
+answers with the cart priced from them (cart.selectors.cart_priced): the answer reads neither
+again.
 """
 
 from __future__ import annotations
@@ -31,7 +34,16 @@ from cart.models import (
     cart_token_hash,
     new_cart_token,
 )
-from cart.selectors import caller_user, cart_priced, coupon_validate, guest_cart_by_token
+from cart.selectors import (
+    PricedCart,
+    caller_user,
+    cart_lines,
+    cart_offers,
+    cart_priced,
+    coupon_validate,
+    guest_cart_by_token,
+    variant_for_sale,
+)
 from products.errors import InsufficientStock, VariantNotFound
 from products.models import Variant
 from promotions.selectors import unit_prices
@@ -63,7 +75,13 @@ def cart_create(*, user: Any) -> tuple[Cart, str | None, bool]:
 
 
 def _lock(cart: Cart) -> Cart:
-    locked = Cart.objects.select_for_update().filter(pk=cart.pk).first()
+    """The cart's row locked and read again (with its coupon, for the answer), still open."""
+    locked = (
+        Cart.objects.select_for_update(of=("self",))
+        .select_related("coupon")
+        .filter(pk=cart.pk)
+        .first()
+    )
     if locked is None:
         raise CartNotFound()
     if locked.status != CartStatus.OPEN:
@@ -75,13 +93,12 @@ def _touch(cart: Cart) -> None:
     cart.save(update_fields=["updated_at"])
 
 
-def _sellable(variant_id: int) -> Variant:
-    variant = (
-        Variant.objects.select_related("product")
-        .filter(pk=variant_id, is_active=True, product__is_active=True)
-        .first()
-    )
+def _sellable(variant_id: int, *, known: Variant | None = None) -> Variant:
+    """The variant if it is for sale; `known`: the variant as already read (a cart line's)."""
+    variant = known
     if variant is None:
+        variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
+    if variant is None or not variant_for_sale(variant):
         raise VariantNotFound(
             "No such product variant is for sale.", details={"variant_id": variant_id}
         )
@@ -114,52 +131,67 @@ def _check_quantity(variant: Variant, wanted: int, in_cart: int) -> None:
 
 
 @transaction.atomic
-def cart_line_add(*, cart: Cart, variant_id: int, quantity: int) -> CartLine:
-    """Add `quantity` of a variant (to its line if the cart has one); 409 beyond the stock."""
+def cart_line_add(
+    *, cart: Cart, variant_id: int, quantity: int, user: Any = None, token: str | None = None
+) -> PricedCart:
+    """Add `quantity` of a variant (to its line if the cart has one); 409 beyond the stock.
+    Returns the cart priced for `user` (and a guest's `token`) after the change."""
     cart = _lock(cart)
-    variant = _sellable(variant_id)
-    line = CartLine.objects.filter(cart=cart, variant=variant).first()
+    lines = cart_lines(cart)
+    line = next((x for x in lines if x.variant_id == variant_id), None)
+    variant = _sellable(variant_id, known=line.variant if line else None)
     in_cart = line.quantity if line else 0
     _check_quantity(variant, in_cart + quantity, in_cart)
     if line is None:
-        if CartLine.objects.filter(cart=cart).count() >= settings.CART_MAX_LINES:
+        if len(lines) >= settings.CART_MAX_LINES:
             raise CartLimitReached(details={"max_lines": settings.CART_MAX_LINES})
         line = CartLine(cart=cart, variant=variant, quantity=0)
+        lines.append(line)
     line.quantity = in_cart + quantity
-    line.unit_price_at_add = unit_prices([variant], now=timezone.now())[variant.pk]
+    offers = cart_offers(lines)
+    line.unit_price_at_add = offers.unit_price(variant)
     line.save()
     _touch(cart)
-    return line
+    return cart_priced(cart, user=user, token=token, lines=lines, offers=offers)
 
 
 @transaction.atomic
-def cart_line_update(*, cart: Cart, line_id: int, quantity: int) -> CartLine:
-    """Set a line's quantity (the customer chose again: the price change flag clears)."""
+def cart_line_update(
+    *, cart: Cart, line_id: int, quantity: int, user: Any = None, token: str | None = None
+) -> PricedCart:
+    """Set a line's quantity (the customer chose again: the price change flag clears).
+    Returns the cart priced after the change, as cart_line_add."""
     cart = _lock(cart)
-    line = CartLine.objects.select_related("variant__product").filter(cart=cart, pk=line_id).first()
+    lines = cart_lines(cart)
+    line = next((x for x in lines if x.pk == line_id), None)
     if line is None:
         raise CartLineNotFound(details={"line_id": line_id})
     variant = line.variant
-    if not variant.is_active or not variant.product.is_active:
+    if not variant_for_sale(variant):
         raise VariantNotFound(
             "This item is no longer for sale; remove it from the cart.",
             details={"variant_id": variant.pk, "line_id": line.pk},
         )
     _check_quantity(variant, quantity, line.quantity)
     line.quantity = quantity
-    line.unit_price_at_add = unit_prices([variant], now=timezone.now())[variant.pk]
+    offers = cart_offers(lines)
+    line.unit_price_at_add = offers.unit_price(variant)
     line.save(update_fields=["quantity", "unit_price_at_add", "updated_at"])
     _touch(cart)
-    return line
+    return cart_priced(cart, user=user, token=token, lines=lines, offers=offers)
 
 
 @transaction.atomic
-def cart_line_delete(*, cart: Cart, line_id: int) -> None:
+def cart_line_delete(
+    *, cart: Cart, line_id: int, user: Any = None, token: str | None = None
+) -> PricedCart:
+    """Remove a line. Returns the cart priced after the change, as cart_line_add."""
     cart = _lock(cart)
     deleted, _ = CartLine.objects.filter(cart=cart, pk=line_id).delete()
     if not deleted:
         raise CartLineNotFound(details={"line_id": line_id})
     _touch(cart)
+    return cart_priced(cart, user=user, token=token)
 
 
 # -- coupon ---------------------------------------------------------------------------------------

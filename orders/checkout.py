@@ -4,9 +4,10 @@
 
 In ONE transaction (order_place), after the Idempotency-Key is claimed:
 1. the cart row is locked (concurrent checkouts of one cart queue here; a closed cart is a 409);
-2. its variants are locked in primary-key order (SELECT ... FOR UPDATE), so carts holding the
-   same SKUs in any order cannot deadlock, and every price is read again from those rows, with
-   the live promotions that reach them (one statement: catalog prices, cart promotions);
+2. its lines are read with their variants, which that statement locks in primary-key order
+   (SELECT ... FOR UPDATE OF the variants), so carts holding the same SKUs in any order cannot
+   deadlock, and every price is read again from those rows, with the live promotions that reach
+   them (one statement: catalog prices, cart promotions);
 3. stock is taken with one conditional UPDATE (`WHERE stock_quantity >= n`, rows checked; the
    CHECK constraint backs it), with a StockMovement per variant (reason sale, the order number);
 4. the coupon row is locked and checked again (window, minimum, usage and per-customer limits),
@@ -19,6 +20,8 @@ In ONE transaction (order_place), after the Idempotency-Key is claimed:
    and the cart is closed.
 After the commit (checkout_followup, outside every lock): the payment starts with its provider,
 and the confirmation email, the low-stock check and the catalog refresh go out as tasks and hooks.
+The answer renders the rows the transaction wrote (no read back); a repeat of the key that has
+to finish the job reads the order.
 """
 
 from __future__ import annotations
@@ -54,12 +57,12 @@ from orders.errors import (
     VariantUnavailable,
 )
 from orders.models import NUMBER_SEQUENCE, Order, OrderEvent, OrderLine, OrderStatus
-from orders.selectors import order_detail_by_id
+from orders.selectors import order_detail_by_id, order_detail_written, order_latest_payment
 from orders.services import order_mark_paid
 from orders.webhooks import order_webhook_record
 from payments.errors import PaymentOrderCancelled
 from payments.providers import PaymentProviderError, get_provider, provider_names
-from payments.services import payment_create, payment_for_order, payment_start
+from payments.services import payment_create, payment_start
 from products.errors import InsufficientStock
 from products.models import StockReason, Variant
 from products.services import stock_decrement
@@ -249,7 +252,8 @@ def _next_number() -> str:
 def order_place(
     *, user: Any, cart_id: int | None, data: CheckoutData, idempotency_key: str = ""
 ) -> Order:
-    """The checkout transaction (see the module docstring); the order, or an error and nothing."""
+    """The checkout transaction (see the module docstring); the order with what its answer
+    renders (as orders.selectors.order_detail), or an error and nothing."""
     user = caller_user(user)
     if user is not None and not user_may_checkout(user):
         raise EmailNotVerified()
@@ -257,32 +261,28 @@ def order_place(
     provider = _provider(data)
     _check_provider_allowed(provider, user)
     shipping, billing = _addresses(user, data)
-    with transaction.atomic():
+    # No savepoint: inside the key's claim (checkout()), a failure rolls the claim back with it.
+    with transaction.atomic(savepoint=False):
         _lock_unpaid_limits(user=user, email=email, client_ip=data.client_ip)
         cart = _lock_cart(user, cart_id)
+        # The lines with their variants, in one statement; the variants locked in primary-key
+        # order, so two carts with the same SKUs lock them in the same order.
         lines = list(
             CartLine.objects.filter(cart=cart)
+            .select_related("variant__product")
+            .select_for_update(of=("variant",))
             .order_by("variant_id")
-            .values_list("variant_id", "quantity", "unit_price_at_add")
         )
-        wanted = {variant_id: quantity for variant_id, quantity, _shown in lines}
-        shown_prices = {variant_id: price for variant_id, _quantity, price in lines}
-        if not wanted:
+        if not lines:
             raise CartEmpty()
+        wanted = {line.variant_id: line.quantity for line in lines}
+        shown_prices = {line.variant_id: line.unit_price_at_add for line in lines}
         limit = settings.CART_MAX_LINE_QUANTITY
         over = sorted(pk for pk, n in wanted.items() if n > limit)
         if over:
             raise QuantityLimitExceeded(details={"variant_ids": over, "max_quantity": limit})
-        # Primary-key order: two carts with the same SKUs lock them in the same order.
-        variants = list(
-            Variant.objects.select_for_update(of=("self",))
-            .select_related("product")
-            .filter(pk__in=list(wanted))
-            .order_by("pk")
-        )
-        found = {v.pk for v in variants}
-        unavailable = [{"variant_id": pk, "sku": None} for pk in wanted if pk not in found]
-        unavailable += [
+        variants = [line.variant for line in lines]
+        unavailable = [
             {"variant_id": v.pk, "sku": v.sku}
             for v in variants
             if not v.is_active or not v.product.is_active
@@ -412,7 +412,7 @@ def order_place(
             Coupon.objects.filter(pk=coupon.pk).update(times_used=F("times_used") + 1)
         if totals.promotions:
             promotion_uses_take(order=order, totals=totals, counted=counted)
-        order_discounts_record(
+        discounts = order_discounts_record(
             order=order,
             lines={line.variant_id: line for line in order_lines},
             catalog=promoted,
@@ -430,10 +430,18 @@ def order_place(
         )
         order_webhook_record(order=order, event=placed)
         if totals.grand_total:
-            payment_create(order=order, provider=provider)
+            payment = payment_create(order=order, provider=provider)
+            order = order_detail_written(
+                order,
+                lines=order_lines,
+                events=[placed],
+                payments=[payment],
+                discounts=discounts,
+            )
         else:
             # Nothing to pay (a 100% coupon): no provider is involved, the order is paid.
-            order = order_mark_paid(order_id=order.pk, note="Nothing to pay.")
+            order_mark_paid(order_id=order.pk, note="Nothing to pay.")
+            order = order_detail_by_id(order.pk)
         tasks.order_confirmation_send_task.delay_on_commit(order.pk)
         if any(level.crossed_low_stock for level in levels.values()):
             tasks.low_stock_alert_send_task.delay_on_commit()
@@ -451,20 +459,25 @@ def checkout_owner(*, user: Any, cart_token: str | None) -> tuple[str, int | Non
     return f"cart:{cart.pk}", cart.pk
 
 
-def checkout_followup(order_id: int) -> Order:
+def checkout_followup(order_id: int, *, placed: Order | None = None) -> Order:
     """After the order committed: start its payment (outside any lock); the order, with what its
-    answer renders."""
-    payment = payment_for_order(order_id)
+    answer renders. `placed` is that order as order_place returned it (the request that placed
+    it), else it is read. The start records its answer on the payment instance the order holds,
+    so the order renders it without another read (unless a concurrent start recorded its own
+    first)."""
+    order = placed if placed is not None else order_detail_by_id(order_id)
+    payment = order_latest_payment(order)
     if payment is not None:
         try:
-            payment_start(payment=payment)
+            if payment_start(payment=payment) is not payment:
+                order = order_detail_by_id(order_id)
         except PaymentOrderCancelled:
             pass  # cancelled since it was placed (a retry after the hold): nothing to start
         except PaymentProviderError as exc:
             raise PaymentUnavailable(
-                details={"order_number": payment.order.number, "error": str(exc)}
+                details={"order_number": order.number, "error": str(exc)}
             ) from exc
-    return order_detail_by_id(order_id)
+    return order
 
 
 def checkout(
@@ -480,13 +493,18 @@ def checkout(
     body, as `answer` rendered them the first time); the same key with another body is a 409; a
     checked-out cart never becomes a second order."""
     owner, cart_id = checkout_owner(user=user, cart_token=cart_token)
+    placed: dict[int, Order] = {}  # the order this request placed: answered without a re-read
+
+    def place() -> int:
+        order = order_place(user=user, cart_id=cart_id, data=data, idempotency_key=idempotency_key)
+        placed[order.pk] = order
+        return order.pk
+
     return run_idempotent_with_followup(
         scope="checkout",
         owner=owner,
         key=idempotency_key,
         payload=payload,
-        operation=lambda: (
-            order_place(user=user, cart_id=cart_id, data=data, idempotency_key=idempotency_key).pk
-        ),
-        followup=lambda order_id: answer(checkout_followup(order_id)),
+        operation=place,
+        followup=lambda order_id: answer(checkout_followup(order_id, placed=placed.get(order_id))),
     )

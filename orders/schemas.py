@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 from api.schemas import Day, Email, InputSchema, SingleLine
 from core.schemas import AddressSnapshot, CountryCode, Name, Phone
 from orders.models import Order, OrderEvent, OrderStatus
+from orders.selectors import order_latest_payment
 from orders.state import CUSTOMER_CANCELLABLE
 from payments.state import OPEN_STATUSES
 
@@ -160,11 +161,6 @@ class HistoryOut(Schema):
         return event.created_at
 
 
-def _latest_payment(order: Order):
-    payments = order.payments.all()  # prefetched, newest first
-    return payments[0] if payments else None
-
-
 def _flagged_payments(order: Order) -> list:
     return [payment for payment in order.payments.all() if payment.needs_review]
 
@@ -222,7 +218,7 @@ class OrderOut(Schema):
 
     @staticmethod
     def resolve_payment(order: Order):
-        return _latest_payment(order)
+        return order_latest_payment(order)
 
     @staticmethod
     def resolve_history(order: Order) -> list[OrderEvent]:

@@ -91,6 +91,12 @@ def catalog_prices(
     return found
 
 
+def unit_price(regular: Decimal, promoted: CatalogPrice | None) -> Decimal:
+    """A variant's price today: its promoted price (catalog_prices) where an offer lowers it,
+    else its own."""
+    return promoted.price if promoted is not None else quantize(regular)
+
+
 def _catalog_rank(candidate: CatalogPrice) -> tuple:
     return (-candidate.offer.priority, candidate.price, candidate.offer.promotion_id)
 

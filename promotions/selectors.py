@@ -20,12 +20,11 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import QuerySet
 
-from api.money import quantize
 from products.models import Variant
 from products.visibility import TABLES
 from promotions.errors import CartPromotionNotFound, CatalogPromotionNotFound
 from promotions.models import CartPromotion, CatalogPromotion
-from promotions.pricing import CartOffer, CatalogOffer, catalog_prices
+from promotions.pricing import CartOffer, CatalogOffer, catalog_best, unit_price
 
 T = TABLES
 
@@ -104,6 +103,12 @@ class Offers:
 
     catalog: dict[int, list[CatalogOffer]]
     cart: list[CartOffer]
+
+    def unit_price(self, variant: Variant) -> Decimal:
+        """The variant's price today (its product loaded): its catalog promotion's where one
+        is live, else its own."""
+        regular = variant.effective_price
+        return unit_price(regular, catalog_best(regular, self.catalog.get(variant.pk, ())))
 
 
 def cart_offer(row: tuple) -> CartOffer:
@@ -184,11 +189,7 @@ def unit_prices(variants: Iterable[Variant], *, now: datetime) -> dict[int, Deci
     if not variants:
         return {}
     offers = offers_for_variants(variant_ids=[v.pk for v in variants], now=now)
-    promoted = catalog_prices({v.pk: v.effective_price for v in variants}, offers.catalog)
-    return {
-        v.pk: promoted[v.pk].price if v.pk in promoted else quantize(v.effective_price)
-        for v in variants
-    }
+    return {v.pk: offers.unit_price(v) for v in variants}
 
 
 # -- the staff API's reads ------------------------------------------------------------------------

@@ -8,7 +8,15 @@ from django.test.utils import CaptureQueriesContext
 
 from cart.models import Cart, CartLine, CartStatus
 from products.models import Product, Variant
-from testing.factories import UserFactory, bearer, guest_cart, make_variant, user_cart
+from testing.factories import (
+    CouponFactory,
+    UserFactory,
+    bearer,
+    guest_cart,
+    make_variant,
+    user_cart,
+)
+from testing.promotions import cart_promotion, catalog_promotion
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +116,56 @@ def test_an_inactive_or_unknown_variant_cannot_be_added(client):
     token = new_guest_cart(client)
     assert add(client, variant.pk, token=token).json()["code"] == "variant_not_found"
     assert add(client, 999_999, token=token).status_code == 404
+
+
+def test_more_of_a_line_whose_variant_stopped_selling_cannot_be_added(client):
+    variant = make_variant(stock=5)
+    token = new_guest_cart(client)
+    assert add(client, variant.pk, token=token).status_code == 201
+    Variant.objects.filter(pk=variant.pk).update(is_active=False)
+    response = add(client, variant.pk, token=token)
+    assert response.status_code == 404 and response.json()["code"] == "variant_not_found"
+    assert CartLine.objects.get().quantity == 1
+
+
+def test_a_cart_holds_at_most_cart_max_lines_lines(client, settings):
+    settings.CART_MAX_LINES = 2
+    first, second, third = (make_variant(stock=5) for _ in range(3))
+    token = new_guest_cart(client)
+    assert add(client, first.pk, token=token).status_code == 201
+    assert add(client, second.pk, token=token).status_code == 201
+    response = add(client, third.pk, token=token)
+    assert response.status_code == 409
+    assert response.json()["code"] == "cart_limit_reached"
+    assert response.json()["details"] == {"max_lines": 2}
+    # more of a line already there is no new line
+    assert add(client, first.pk, token=token).status_code == 201
+    assert sorted(CartLine.objects.values_list("variant_id", "quantity")) == [
+        (first.pk, 2),
+        (second.pk, 1),
+    ]
+
+
+def test_a_line_holds_at_most_cart_max_line_quantity(client, settings):
+    settings.CART_MAX_LINE_QUANTITY = 3
+    variant = make_variant(stock=10)
+    token = new_guest_cart(client)
+    line_id = add(client, variant.pk, 2, token=token).json()["lines"][0]["id"]
+    response = add(client, variant.pk, 2, token=token)
+    assert response.status_code == 409 and response.json()["code"] == "quantity_limit"
+    assert response.json()["details"] == {
+        "variant_id": variant.pk,
+        "max_quantity": 3,
+        "requested": 4,
+    }
+    patched = client.patch(
+        f"/api/cart/items/{line_id}",
+        {"quantity": 4},
+        content_type="application/json",
+        HTTP_X_CART_TOKEN=token,
+    )
+    assert patched.status_code == 409 and patched.json()["code"] == "quantity_limit"
+    assert CartLine.objects.get().quantity == 2
 
 
 @pytest.mark.parametrize("field", ["unit_price", "price", "line_total", "discount", "total"])
@@ -225,9 +283,69 @@ def test_reading_a_cart_costs_the_same_queries_whatever_its_size(client, lines):
     with CaptureQueriesContext(connection) as queries:
         response = get(client, headers=headers)
     assert response.status_code == 200 and len(response.json()["lines"]) == lines
-    # auth user, the cart, the cart again with its coupon, lines + variants + products, attributes,
-    # the live promotions that reach the lines (catalog and cart promotions in one statement)
-    assert len(queries) <= 6, [q["sql"][:80] for q in queries]
+    # auth user, the cart with its coupon, lines + variants + products, attributes, the live
+    # promotions that reach the lines (catalog and cart promotions in one statement)
+    assert len(queries) <= 5, [q["sql"][:80] for q in queries]
+
+
+def statements(queries) -> list[str]:
+    """What a request ran, without the savepoints of the test's transaction."""
+    sql = [q["sql"] for q in queries]
+    return [s for s in sql if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+@pytest.fixture
+def full_cart():
+    """A guest cart of 19 lines and its token, a catalog promotion on some of its variants, a
+    cart promotion, a coupon, and a 20th variant to add."""
+    variants = [make_variant(price="10.00", stock=500) for _ in range(20)]
+    catalog_promotion(targets={"variants": variants[::3]})
+    cart_promotion(name="5 off 50", min_subtotal="50.00", reward="fixed", value="5.00")
+    coupon = CouponFactory(kind="percent", value=Decimal("10"))
+    _, token = guest_cart(*((v, 1) for v in variants[:19]), coupon=coupon)
+    return token, variants
+
+
+def test_a_cart_cycle_costs_the_same_statements_whatever_the_cart_holds(client, full_cart):
+    token, variants = full_cart
+    with CaptureQueriesContext(connection) as new_line:
+        assert add(client, variants[19].pk, token=token).status_code == 201
+    with CaptureQueriesContext(connection) as more:
+        assert add(client, variants[5].pk, token=token).status_code == 201
+    with CaptureQueriesContext(connection) as read:
+        response = get(client, token=token)
+    assert response.status_code == 200 and len(response.json()["lines"]) == 20
+    # the cart, the cart locked with its coupon, lines + variants + products, the live
+    # promotions, the line written, the cart's updated_at, attributes; a new line reads its
+    # variant too
+    assert len(statements(more)) <= 7, statements(more)
+    assert len(statements(new_line)) <= 8, statements(new_line)
+    # the cart with its coupon, lines + variants + products, the live promotions, attributes
+    assert len(statements(read)) <= 4, statements(read)
+
+
+def test_a_line_write_answers_with_the_cart_a_read_shows_after_it(client, full_cart):
+    token, variants = full_cart
+    headers = {"HTTP_X_CART_TOKEN": token}
+    added = add(client, variants[19].pk, 2, token=token)
+    assert added.status_code == 201
+    body = added.json()
+    assert body == get(client, token=token).json()
+    assert body["coupon"]["applies"] is True and body["promotions"]
+    assert {line["promotion"] for line in body["lines"]} == {None, "20 percent off"}
+    assert body["lines"][-1]["variant_id"] == variants[19].pk
+    assert body["lines"][-1]["quantity"] == 2
+    more = add(client, variants[0].pk, token=token).json()
+    assert more == get(client, token=token).json()
+    assert more["lines"][0]["quantity"] == 2 and more["lines"][0]["unit_price"] == "8.00"
+    line_id = more["lines"][1]["id"]
+    patched = client.patch(
+        f"/api/cart/items/{line_id}", {"quantity": 3}, content_type="application/json", **headers
+    )
+    assert patched.status_code == 200 and patched.json() == get(client, token=token).json()
+    removed = client.delete(f"/api/cart/items/{line_id}", **headers)
+    assert removed.status_code == 200 and removed.json() == get(client, token=token).json()
+    assert len(removed.json()["lines"]) == 19
 
 
 def test_stale_guest_carts_are_purged_and_customers_carts_kept():

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from orders.errors import InvalidTransition
 from orders.models import Order, OrderStatus
@@ -52,13 +53,22 @@ def _record(payment: Payment, result: ProviderResult) -> None:
     payment.error = result.failure
 
 
+# What a start records (`_record`), stored by one conditional UPDATE.
+_START_FIELDS = ("status", "provider_reference", "client_data", "raw_response", "error")
+
+
 def payment_start(*, payment_id: int | None = None, payment: Payment | None = None) -> Payment:
-    """Start collecting the payment (by id, or the instance) with its provider; idempotent (a
-    started payment is returned as it is). Raises PaymentProviderError when the provider fails:
-    the row stays `created` and a later call tries again with the same idempotency key."""
+    """Start collecting the payment (by id, or the instance, its order loaded) with its
+    provider; idempotent (a started payment is returned as it is). Raises PaymentProviderError
+    when the provider fails: the row stays `created` and a later call tries again with the same
+    idempotency key.
+
+    The answer is recorded on the instance given and stored only if the row is still `created`
+    (one conditional UPDATE, no lock held across the provider's call): that instance is
+    returned. If a concurrent start or event moved the row first, the row as it is now is
+    returned instead."""
     if payment is None:
         payment = Payment.objects.select_related("order").get(pk=payment_id)
-    payment_id = payment.pk
     if payment.status != PaymentStatus.CREATED:
         return payment
     if payment.order.status == OrderStatus.CANCELLED:
@@ -72,20 +82,13 @@ def payment_start(*, payment_id: int | None = None, payment: Payment | None = No
         )
         logger.warning("payment start failed", extra={"payment_id": payment.pk, "error": str(exc)})
         raise
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
-        if payment.status == PaymentStatus.CREATED:  # else a concurrent start recorded it
-            _record(payment, result)
-            payment.save(
-                update_fields=[
-                    "status",
-                    "provider_reference",
-                    "client_data",
-                    "raw_response",
-                    "error",
-                    "updated_at",
-                ]
-            )
+    _record(payment, result)
+    payment.updated_at = timezone.now()
+    recorded = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+        updated_at=payment.updated_at, **{name: getattr(payment, name) for name in _START_FIELDS}
+    )
+    if not recorded:  # a concurrent start (or event) recorded its own first
+        payment = Payment.objects.select_related("order").get(pk=payment.pk)
     return payment
 
 

@@ -10,7 +10,6 @@ from django.utils import timezone
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel
 from promotions.models import CartPromotion, OrderDiscount, PromotionRedemption
-from promotions.tests.factories import cart_promotion, catalog_promotion
 from testing.factories import (
     ADDRESS,
     CouponFactory,
@@ -19,6 +18,7 @@ from testing.factories import (
     make_variant,
     staff_user,
 )
+from testing.promotions import cart_promotion, catalog_promotion
 
 pytestmark = pytest.mark.django_db
 

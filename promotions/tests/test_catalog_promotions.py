@@ -17,7 +17,6 @@ from products.services.events import LISTS_VERSION, product_version
 from products.services.products import product_prices_refresh
 from promotions.models import OrderDiscount, PromotedPrice, PromotedProductPrice
 from promotions.services import promoted_prices_refresh
-from promotions.tests.factories import cart_promotion, catalog_promotion
 from testing.factories import (
     ADDRESS,
     AttributeDefinitionFactory,
@@ -27,6 +26,7 @@ from testing.factories import (
     make_variant,
     set_value,
 )
+from testing.promotions import cart_promotion, catalog_promotion
 
 pytestmark = pytest.mark.django_db
 

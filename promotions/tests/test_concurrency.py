@@ -16,10 +16,10 @@ import pytest
 from orders.models import Order
 from orders.services import order_cancel
 from promotions.models import CartPromotion, PromotionRedemption
-from promotions.tests.factories import cart_promotion
 from testing import servers
 from testing.concurrency import SERVER_ENV, concurrently, post_checkout
 from testing.factories import ADDRESS, guest_cart, make_variant
+from testing.promotions import cart_promotion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,6 @@ import pytest
 
 from orders.models import Order
 from promotions.models import CartPromotion, CatalogPromotion, PromotedPrice
-from promotions.tests.factories import cart_promotion, catalog_promotion
 from testing.factories import (
     ADDRESS,
     CategoryFactory,
@@ -17,6 +16,7 @@ from testing.factories import (
     make_variant,
     staff_user,
 )
+from testing.promotions import cart_promotion, catalog_promotion
 
 pytestmark = pytest.mark.django_db
 CATALOG = "/api/staff/promotions/catalog"

@@ -1,4 +1,5 @@
-"""Promotions for the tests: a catalog promotion and a cart promotion with their targets."""
+"""Promotions for the tests of every app: a catalog promotion and a cart promotion with their
+targets."""
 
 from __future__ import annotations
 
