@@ -280,7 +280,6 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             server = Server("checkout", env, Path(tmp), args.workers)
             server.wait()
-            boots = server.worker_boots()
             print(
                 f"load: {args.concurrency} client threads, {args.checkouts} checkouts per case and "
                 f"round, {args.rounds} rounds; gunicorn -c deploy/gunicorn.conf.py, "
@@ -293,6 +292,7 @@ def main() -> int:
             load(
                 "warmup", server, make_carts(uncontended, 32), args.concurrency, same_customer=same
             )
+            boots = server.worker_boots()  # every worker has booted and answered by now
             rounds: dict[str, list[Result]] = {"uncontended": [], "hot SKU": []}
             for _ in range(args.rounds):
                 for name, variants in (("uncontended", uncontended), ("hot SKU", [hot])):
