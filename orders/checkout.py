@@ -67,7 +67,7 @@ from products.errors import InsufficientStock
 from products.models import StockReason, Variant
 from products.services import stock_decrement
 from promotions.errors import PromotionUnavailable
-from promotions.pricing import CartOffer, Line, catalog_prices, offers_reached
+from promotions.pricing import CartOffer, Line, catalog_prices, offers_reached, unit_price
 from promotions.selectors import cart_promotions_locked, offers_for_variants
 from promotions.services import order_discounts_record, promotion_uses_take
 
@@ -304,10 +304,7 @@ def order_place(
         now = timezone.now()
         offers = offers_for_variants(variant_ids=list(wanted), now=now)
         promoted = catalog_prices({v.pk: v.effective_price for v in variants}, offers.catalog)
-        prices = {
-            v.pk: promoted[v.pk].price if v.pk in promoted else quantize(v.effective_price)
-            for v in variants
-        }
+        prices = {v.pk: unit_price(v.effective_price, promoted.get(v.pk)) for v in variants}
         subtotal = sum((prices[pk] * n for pk, n in wanted.items()), Decimal("0.00"))
         priced_lines = [Line(pk, prices[pk], n) for pk, n in sorted(wanted.items())]
 
