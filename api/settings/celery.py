@@ -98,8 +98,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # -- the outbox (api/outbox.py): task messages written with the change they follow ----------------
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=200)
+# A new row is its writer's to publish right after the commit for this long; beat's relay takes
+# it after that (the writer died or the broker refused it). Far longer than a publish can take
+# (OUTBOX_PUBLISH_RETRY_POLICY), so the two never both send a row that went out.
+OUTBOX_HANDOFF_SECONDS = env.int("OUTBOX_HANDOFF_SECONDS", default=30)
 # A failed publish waits base * 2**attempts seconds, at most the max, before the next try (beat's
-# relay runs every 10 s; the request's own relay tries once right after its commit).
+# relay runs every 10 s; the writer tries once right after its commit).
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=2)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=60)
 # Sent rows are kept this long (what was sent, and when), then pruned.
