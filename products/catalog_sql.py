@@ -8,6 +8,9 @@ filters of the product list stay in the ORM (they vary per request) and only pic
 
 Every statement here reads, through api.db_router.read_cursor(): on the replica when the caller
 marked the read safe (the public routes do, products/controllers/public.py), else the primary.
+The fixed ones (a product page's, the variants of a page of cards) are prepared once per
+connection (api/prepared.py): planning them took longer than running them. The list's filtered
+statements vary per request and are planned for their values.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.db_router import read_cursor
+from api.prepared import Prepared
 from products.models import ReviewStatus
 from products.visibility import TABLES, VISIBLE_SQL
 from promotions.models import PromotedPrice, PromotedProductPrice
@@ -27,10 +31,14 @@ T = {
     "promoted_product": PromotedProductPrice._meta.db_table,
 }
 
-VISIBLE_ID_BY_SLUG = f"""
+VISIBLE_ID_BY_SLUG = Prepared(
+    "catalog_visible_id",
+    f"""
 SELECT p.id FROM {{product}} p JOIN {{category}} c ON c.id = p.category_id
-WHERE p.slug = %s AND {VISIBLE_SQL}
-""".format(**T)
+WHERE p.slug = %(slug)s AND {VISIBLE_SQL}
+""".format(**T),
+    params={"slug": "text"},
+)
 
 _ATTRIBUTES = """(
     SELECT coalesce(json_agg(json_build_object(
@@ -38,7 +46,7 @@ _ATTRIBUTES = """(
         ORDER BY d.position, d.code), '[]')
     FROM {table} a JOIN {definition} d ON d.id = a.definition_id WHERE a.{owner} = {owner_ref})"""
 
-PRODUCT_DETAIL = """
+_PRODUCT_DETAIL = """
 SELECT p.id, p.name, p.slug, p.description, p.base_price,
        coalesce(pp.price_min, p.price_min), coalesce(pp.price_max, p.price_max), p.is_featured,
        p.rating_avg, p.rating_count, p.created_at, p.updated_at,
@@ -61,13 +69,16 @@ SELECT p.id, p.name, p.slug, p.description, p.base_price,
        {attributes}
 FROM {product} p JOIN {category} c ON c.id = p.category_id LEFT JOIN {brand} b ON b.id = p.brand_id
 LEFT JOIN {promoted_product} pp ON pp.product_id = p.id
-WHERE p.id = %s AND p.slug = %s AND p.is_active
+WHERE p.id = %(product)s AND p.slug = %(slug)s AND p.is_active
 """.format(
     **T,
     published=ReviewStatus.PUBLISHED.value,
     attributes=_ATTRIBUTES.format(
         table=T["pav"], definition=T["definition"], owner="product_id", owner_ref="p.id"
     ),
+)
+PRODUCT_DETAIL = Prepared(
+    "catalog_product_detail", _PRODUCT_DETAIL, params={"product": "bigint", "slug": "text"}
 )
 
 _CARD_COLUMNS = """p.id, p.name, p.slug, p.base_price, coalesce(pp.price_min, p.price_min),
@@ -87,22 +98,30 @@ SELECT v.product_id, v.id, v.sku, v.name, coalesce(pv.price, v.price),
        coalesce(pv.regular_price, v.compare_at_price), v.stock_quantity,
        v.low_stock_threshold, v.is_default, {attributes}
 FROM {variant} v LEFT JOIN {promoted} pv ON pv.variant_id = v.id
-WHERE v.product_id = ANY(%s) AND v.is_active
+WHERE v.product_id = ANY(%(products)s) AND v.is_active
 ORDER BY v.product_id, v.position, v.id
 """
-VARIANTS_DETAILED = _VARIANTS.format(
-    **T,
-    attributes=_ATTRIBUTES.format(
-        table=T["vav"], definition=T["definition"], owner="variant_id", owner_ref="v.id"
+VARIANTS_DETAILED = Prepared(
+    "catalog_variants_detailed",
+    _VARIANTS.format(
+        **T,
+        attributes=_ATTRIBUTES.format(
+            table=T["vav"], definition=T["definition"], owner="variant_id", owner_ref="v.id"
+        ),
     ),
+    params={"products": "bigint[]"},
 )
 # "code=value" strings (codes never hold "="): cheaper to build and read than JSON here.
-VARIANTS_COMPACT = _VARIANTS.format(
-    **T,
-    attributes="""array(
+VARIANTS_COMPACT = Prepared(
+    "catalog_variants_compact",
+    _VARIANTS.format(
+        **T,
+        attributes="""array(
     SELECT d.code || '=' || a.value_text
     FROM {vav} a JOIN {definition} d ON d.id = a.definition_id WHERE a.variant_id = v.id
     ORDER BY d.position, d.code)""".format(**T),
+    ),
+    params={"products": "bigint[]"},
 )
 
 PRODUCT_CARD_FIELDS = (
@@ -162,21 +181,26 @@ VARIANT_FIELDS = (
 )
 
 
-def _rows(sql: str, params: list[Any], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+def _rows(
+    sql: str | Prepared, params: list[Any] | dict[str, Any], fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
     with read_cursor() as cursor:
-        cursor.execute(sql, params)
+        if isinstance(sql, Prepared):
+            sql.execute(cursor, params)
+        else:
+            cursor.execute(sql, params)
         return [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
 
 
 def visible_product_id(slug: str) -> int | None:
     with read_cursor() as cursor:
-        cursor.execute(VISIBLE_ID_BY_SLUG, [slug])
+        VISIBLE_ID_BY_SLUG.execute(cursor, {"slug": slug})
         row = cursor.fetchone()
     return row[0] if row else None
 
 
 def product_detail_row(product_id: int, slug: str) -> dict[str, Any] | None:
-    rows = _rows(PRODUCT_DETAIL, [product_id, slug], PRODUCT_DETAIL_FIELDS)
+    rows = _rows(PRODUCT_DETAIL, {"product": product_id, "slug": slug}, PRODUCT_DETAIL_FIELDS)
     return rows[0] if rows else None
 
 
@@ -184,7 +208,7 @@ def variant_rows(product_ids: list[int], *, detailed: bool) -> dict[int, list[di
     """Active variants per product, in order, each with its attribute values."""
     grouped: dict[int, list[dict[str, Any]]] = {}
     sql = VARIANTS_DETAILED if detailed else VARIANTS_COMPACT
-    for row in _rows(sql, [product_ids], VARIANT_FIELDS):
+    for row in _rows(sql, {"products": product_ids}, VARIANT_FIELDS):
         if not detailed:
             row["attributes"] = dict(pair.split("=", 1) for pair in row["attributes"])
         grouped.setdefault(row["product_id"], []).append(row)

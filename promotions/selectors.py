@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import QuerySet
 
+from api.prepared import Prepared
 from products.models import Variant
 from products.visibility import TABLES
 from promotions.errors import CartPromotionNotFound, CatalogPromotionNotFound
@@ -88,6 +89,10 @@ WHERE {_LIVE}
 """
 
 # Every active variant a live catalog promotion reaches, with its regular price (the refresh).
+OFFERS = Prepared(
+    "promotion_offers", _FOR_VARIANTS, params={"variants": "bigint[]", "now": "timestamptz"}
+)
+
 _CATALOG_MATCHES = f"""
 SELECT v.id, v.product_id, coalesce(v.price, p.base_price), x.id, x.name, x.kind, x.value,
        x.priority
@@ -133,11 +138,12 @@ def cart_offer(row: tuple) -> CartOffer:
 
 
 def offers_for_variants(*, variant_ids: list[int], now: datetime) -> Offers:
-    """Every live promotion that can touch a cart of these variants: one statement."""
+    """Every live promotion that can touch a cart of these variants: one statement, planned once
+    per connection (its planning cost more than running it)."""
     catalog: dict[int, list[CatalogOffer]] = defaultdict(list)
     cart: list[CartOffer] = []
     with connection.cursor() as cursor:
-        cursor.execute(_FOR_VARIANTS, {"variants": list(variant_ids), "now": now})
+        OFFERS.execute(cursor, {"variants": list(variant_ids), "now": now})
         rows = cursor.fetchall()
     for row in rows:
         if row[0] == "cart":
