@@ -9,15 +9,28 @@ import environ
 
 from api.runtime import Services
 
+from .env import env
+
+# No parallel query on the app's connections: under concurrent requests the extra workers of a
+# parallel plan take the cores other requests need (the cold product list, whose in-stock count
+# scans every variant, served 11% more requests a second without them: docs/benchmarks.md).
+# DATABASE_PARALLEL_QUERY=true leaves the server's own setting.
+_NO_PARALLEL_QUERY = "-c max_parallel_workers_per_gather=0"
+
 
 def databases(services: Services, *, conn_max_age: int = 60) -> dict[str, Any]:
+    parallel = env.bool("DATABASE_PARALLEL_QUERY", default=False)
+
     def config(url: str) -> dict[str, Any]:
         db = environ.Env.db_url_config(url)
         db["HOST"] = unquote(db["HOST"])  # a socket folder arrives percent-encoded
         db["ENGINE"] = "django.db.backends.postgresql"
         db["CONN_MAX_AGE"] = conn_max_age
         db["CONN_HEALTH_CHECKS"] = True
-        db.setdefault("OPTIONS", {})["connect_timeout"] = 5
+        options = db.setdefault("OPTIONS", {})
+        options["connect_timeout"] = 5
+        if not parallel:
+            options["options"] = f"{options.get('options', '')} {_NO_PARALLEL_QUERY}".strip()
         return db
 
     result = {"default": config(services.database_url)}

@@ -149,3 +149,26 @@ def test_a_process_configured_for_real_services_uses_them(
     for name in ("database", "cache", "broker"):
         assert report["checks"][name]["status"] == "ok", report["checks"][name]
     assert not (data_dir / "postgres").exists()
+
+
+@pytest.mark.django_db
+def test_the_apps_connections_run_no_parallel_query(monkeypatch):
+    """api/settings/services.py: a parallel plan's workers would take the cores concurrent
+    requests need; DATABASE_PARALLEL_QUERY=true leaves the server's setting."""
+    from django.db import connection
+
+    from api.settings.services import databases
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone() == ("0",)
+    services = runtime.Services(
+        database_url="postgres://u@127.0.0.1:5432/shop?options=-c%20statement_timeout%3D5000",
+        redis_url="redis://127.0.0.1:6379/0",
+        broker_url="redis://127.0.0.1:6379/1",
+        result_backend_url="redis://127.0.0.1:6379/0",
+    )
+    options = databases(services)["default"]["OPTIONS"]
+    assert options["options"] == "-c statement_timeout=5000 -c max_parallel_workers_per_gather=0"
+    monkeypatch.setenv("DATABASE_PARALLEL_QUERY", "true")
+    assert databases(services)["default"]["OPTIONS"]["options"] == "-c statement_timeout=5000"
