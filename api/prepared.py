@@ -44,18 +44,24 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 class Prepared:
+    _names: set[str] = set()
+
     def __init__(self, name: str, sql: str, *, params: Mapping[str, str]):
+        # One name, one statement: a second PREPARE of a name fails on every connection.
+        if name in Prepared._names:
+            raise ValueError(f"a prepared statement is already named {name!r}")
+        Prepared._names.add(name)
         self.name = name
         self.sql = sql
         self.params = tuple(params)
         positions = {param: n for n, param in enumerate(self.params, start=1)}
         body = _PLACEHOLDER.sub(lambda m: f"${positions[m.group(1)]}", sql).replace("%%", "%")
-        types = ", ".join(params.values())
+        types = f"({', '.join(params.values())})" if params else ""
         self.prepare_sql = (
-            f"SET plan_cache_mode = force_generic_plan; PREPARE {name}({types}) AS {body}"
+            f"SET plan_cache_mode = force_generic_plan; PREPARE {name}{types} AS {body}"
         )
-        args = ", ".join(f"%s::{kind}" for kind in params.values())
-        self.execute_sql = f"EXECUTE {name}({args})"
+        args = f"({', '.join(f'%s::{kind}' for kind in params.values())})" if params else ""
+        self.execute_sql = f"EXECUTE {name}{args}"
         self._prepared_on: weakref.WeakSet = weakref.WeakSet()
 
     def execute(self, cursor: Any, values: Mapping[str, Any]) -> None:

@@ -136,11 +136,15 @@ _TABLE = re.compile(r'\bFROM "?(\w+)"?')
 
 def statements(captured: CaptureQueriesContext) -> list[str]:
     """What each captured query was: its first word, and the first table for a SELECT (quoted by
-    the ORM or not, as hand-written SQL names it)."""
+    the ORM or not, as hand-written SQL names it), the statement's name for an EXECUTE (a
+    statement prepared per connection, api/prepared.py)."""
     result = []
     for query in captured.captured_queries:
         sql = query["sql"]
         verb = sql.split()[0].upper()
+        if verb == "EXECUTE":
+            result.append(f"{verb} {sql.split()[1].partition('(')[0]}")
+            continue
         table = _TABLE.search(sql) if verb == "SELECT" else None
         result.append(f"{verb} {table[1]}" if table else verb)
     return result

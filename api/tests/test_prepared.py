@@ -18,6 +18,7 @@ SQUARES = Prepared(
     " ORDER BY n",
     params={"numbers": "bigint[]", "above": "integer"},
 )
+NO_PARAMETERS = Prepared("test_no_parameters", "SELECT 42", params={})
 
 
 def squares(numbers: list[int], above: int) -> list[tuple[int, int]]:
@@ -70,8 +71,19 @@ def test_a_rolled_back_transaction_keeps_the_statement_it_prepared():
     assert [q["sql"].split()[0] for q in queries] == ["EXECUTE"]
 
 
+def test_a_statement_without_parameters():
+    with connection.cursor() as cursor:
+        NO_PARAMETERS.execute(cursor, {})
+        assert cursor.fetchall() == [(42,)]
+
+
 def test_turned_off_it_runs_as_plain_sql(settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
     with CaptureQueriesContext(connection) as queries:
         assert squares([4, 9], 5) == [(9, 81)]
     assert [q["sql"].split()[0] for q in queries] == ["SELECT"]
+
+
+def test_two_statements_cannot_share_a_name():
+    with pytest.raises(ValueError, match="already named 'test_squares'"):
+        Prepared("test_squares", "SELECT 1", params={})

@@ -21,6 +21,12 @@ from products.models import Review, ReviewStatus
 from search.pg.backend import PostgresBackend
 from testing.factories import ADDRESS, Catalog, UserFactory, bearer, guest_cart, staff_user
 
+# The catalog's fixed statements, prepared per connection (products/catalog_sql.py).
+PAGE_ID = "EXECUTE catalog_visible_id"
+PAGE = "EXECUTE catalog_product_detail"
+VARIANTS = "EXECUTE catalog_variants_detailed"
+CARD_VARIANTS = "EXECUTE catalog_variants_compact"
+
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases=[PRIMARY, REPLICA]),
     pytest.mark.usefixtures("replica_db", "clear_cache"),
@@ -89,14 +95,14 @@ def test_the_catalog_and_search_read_the_replica(client, shop, settings):
 
     # Every read on the replica; the primary sees only the search's count for the query report.
     # (A SELECT is named by the first table it reads, a subquery's in hand-written SQL.)
+    # (The fixed statements of the catalog are prepared per connection: named by their name.)
     product, category = "SELECT products_product", "SELECT products_category"
-    variants = "SELECT products_variantattributevalue"  # variants with their attribute values
     assert {name: (seen["primary"], seen["replica"]) for name, seen in table.items()} == {
         "product list": (
             [],
-            ["SELECT products_attributedefinition", product, product, variants],
+            ["SELECT products_attributedefinition", product, product, CARD_VARIANTS],
         ),  # which filter codes exist and where; count; the page's cards; their variants
-        "product page": ([], [product, category, variants]),  # id; product; variants
+        "product page": ([], [PAGE_ID, PAGE, VARIANTS]),  # id; product; variants
         "category tree": ([], [category]),
         "category page": ([], [category]),
         "brand list": ([], ["SELECT products_brand", "SELECT products_brand"]),
@@ -189,11 +195,7 @@ def test_a_request_that_wrote_reads_the_catalog_from_the_primary(client, shop, l
     assert response.json()["name"] == "Trail Runner"
     assert "UPDATE" in on_primary
     # The page's id, product and variants, after the write: on the primary too.
-    assert on_primary[-3:] == [
-        "SELECT products_product",
-        "SELECT products_category",
-        "SELECT products_variantattributevalue",
-    ]
+    assert on_primary[-3:] == [PAGE_ID, PAGE, VARIANTS]
     assert on_replica == []
 
 
@@ -202,8 +204,7 @@ def test_a_cache_fill_never_stores_what_the_lagging_replica_missed(client, shop,
     page = "/api/catalog/products/road-runner"
     listing = "/api/catalog/products?category=running"
     staff = staff_user("products.*")
-    product, category = "SELECT products_product", "SELECT products_category"
-    variants = "SELECT products_variantattributevalue"
+    product = "SELECT products_product"
     replay_check = "SELECT"  # pg_last_wal_replay_lsn(): how far the replica has replayed
 
     def rename(name: str, **changes):
@@ -220,7 +221,7 @@ def test_a_cache_fill_never_stores_what_the_lagging_replica_missed(client, shop,
     # them, and they announce no write to wait for.
     response, on_primary, on_replica = where(client, page)
     assert response.json()["name"] == "Road Runner"
-    assert (on_primary, on_replica) == ([], [product, category, variants])
+    assert (on_primary, on_replica) == ([], [PAGE_ID, PAGE, VARIANTS])
 
     replay_pause()
     try:
@@ -234,12 +235,12 @@ def test_a_cache_fill_never_stores_what_the_lagging_replica_missed(client, shop,
         # The new tokens name a WAL position the replica has not replayed: the primary fills.
         response, on_primary, on_replica = where(client, page)
         assert response.json()["name"] == "Road Runner II"
-        assert on_primary == [category, variants]  # the product (breadcrumbs first), variants
-        assert on_replica == [product, replay_check]  # its id by slug (unchanged); how far
+        assert on_primary == [PAGE, VARIANTS]  # the product, its variants
+        assert on_replica == [PAGE_ID, replay_check]  # its id by slug (unchanged); how far
         response, on_primary, on_replica = where(client, listing)
         assert response.json()["results"][0]["name"] == "Road Runner II"
         assert response.json()["results"][0]["price_min"] == "79.00"
-        assert (on_primary, on_replica) == ([product, product, variants], [replay_check])
+        assert (on_primary, on_replica) == ([product, product, CARD_VARIANTS], [replay_check])
 
         # Stored: served again with no query anywhere.
         assert where(client, page)[1:] == ([], [])
@@ -254,8 +255,8 @@ def test_a_cache_fill_never_stores_what_the_lagging_replica_missed(client, shop,
     sync_replica()
     response, on_primary, on_replica = where(client, page)
     assert response.json()["name"] == "Road Runner III"
-    assert (on_primary, on_replica) == ([], [product, replay_check, category, variants])
+    assert (on_primary, on_replica) == ([], [PAGE_ID, replay_check, PAGE, VARIANTS])
     response, on_primary, on_replica = where(client, listing)
     assert response.json()["results"][0]["name"] == "Road Runner III"
     # Replayed at least that far, as this process already saw: no question to the replica.
-    assert (on_primary, on_replica) == ([], [product, product, variants])
+    assert (on_primary, on_replica) == ([], [product, product, CARD_VARIANTS])
