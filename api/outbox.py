@@ -74,7 +74,7 @@ def _send_own(row: OutboxMessage, *, using: str | None) -> None:
     try:
         _publish(row)
     except Exception as exc:  # the broker: refused, unreachable, timed out
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = _error_text(exc)
         unsent.update(
             attempts=F("attempts") + 1,
             last_error=error,
@@ -83,6 +83,10 @@ def _send_own(row: OutboxMessage, *, using: str | None) -> None:
         _log_failure(row, error)
         return
     unsent.update(sent_at=timezone.now())
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 def _log_failure(row: OutboxMessage, error: str) -> None:
@@ -142,7 +146,7 @@ def outbox_relay(*, limit: int | None = None) -> RelayReport:
                     _publish(row)
                 except Exception as exc:  # the broker: refused, unreachable, timed out
                     row.attempts += 1
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    row.last_error = _error_text(exc)
                     row.available_at = timezone.now() + _backoff(row.attempts)
                     row.save(update_fields=["attempts", "last_error", "available_at"])
                     _log_failure(row, row.last_error)
