@@ -19,8 +19,8 @@ from typing import Any
 
 from api.db_router import read_cursor
 from api.prepared import Prepared
-from products.models import ReviewStatus
-from products.visibility import TABLES, VISIBLE_SQL
+from products.models import ProductStock, ReviewStatus
+from products.visibility import TABLES, VISIBLE_BY_CATEGORY_SQL, VISIBLE_SQL
 from promotions.models import PromotedPrice, PromotedProductPrice
 
 # The catalog promotions' prices, precomputed (promotions/services.py): a price shown here is
@@ -29,6 +29,7 @@ T = {
     **TABLES,
     "promoted": PromotedPrice._meta.db_table,
     "promoted_product": PromotedProductPrice._meta.db_table,
+    "stock": ProductStock._meta.db_table,
 }
 
 VISIBLE_ID_BY_SLUG = Prepared(
@@ -234,6 +235,9 @@ _VARIANT_PRICE = (
     "coalesce((SELECT pv.price FROM {promoted} pv WHERE pv.variant_id = v.id),"
     " v.price, p.base_price)"
 ).format(**T)
+_IN_STOCK = (
+    "EXISTS (SELECT 1 FROM {stock} s WHERE s.product_id = p.id AND s.in_stock_variants > 0)"
+).format(**T)
 _VALUE_MATCH = (
     "EXISTS (SELECT 1 FROM {table} a JOIN {definition} d ON d.id = a.definition_id "
     "WHERE a.{owner} = {owner_ref} AND d.code = %s AND a.value_key = ANY(%s))"
@@ -251,7 +255,7 @@ class ListQuery:
     the SQL text only ever comes from the constants above."""
 
     def __init__(self) -> None:
-        self.where = [VISIBLE_SQL]
+        self.where: list[str] = []  # the filters; visibility is added by each statement
         self.params: list[Any] = []
 
     def category(self, slug: str) -> None:
@@ -285,9 +289,9 @@ class ListQuery:
         self.where.append(f"EXISTS ({' AND '.join(conditions)})")
 
     def in_stock(self, value: bool) -> None:
-        self.where.append(
-            f"{'' if value else 'NOT '}EXISTS ({_ACTIVE_VARIANT} AND v.stock_quantity > 0)"
-        )
+        """Products with an active variant in stock (or none): the triggers' count of them
+        (products.models.ProductStock), an index read where checking variants read them all."""
+        self.where.append(f"{'' if value else 'NOT '}{_IN_STOCK}")
 
     def attributes(
         self, product_level: dict[str, list[str]], variant_level: dict[str, list[str]]
@@ -315,11 +319,14 @@ class ListQuery:
             self.where.append(f"EXISTS ({_ACTIVE_VARIANT} AND {' AND '.join(matches)})")
 
     def _where(self) -> str:
-        return " AND ".join(self.where)
+        return " AND ".join([VISIBLE_SQL, *self.where])
 
     def count(self) -> int:
+        """The matching products, counted without the category join: an index-only scan of
+        the active products of the visible categories."""
+        where = " AND ".join([VISIBLE_BY_CATEGORY_SQL, *self.where])
         with read_cursor() as cursor:
-            cursor.execute(f"SELECT count(*) {_FROM} WHERE {self._where()}", self.params)
+            cursor.execute(f"SELECT count(*) FROM {T['product']} p WHERE {where}", self.params)
             return cursor.fetchone()[0]
 
     def page(self, sort: str, offset: int, limit: int) -> list[dict[str, Any]]:

@@ -315,6 +315,32 @@ class Variant(TimeStamped):
         return self.is_active and self.stock_quantity > 0
 
 
+class ProductStock(models.Model):
+    """How many of a product's active variants are in stock, for the list's `in_stock` filter:
+    counting them per request read every variant (docs/architecture.md §8).
+
+    Kept by PostgreSQL triggers on the variant table (migration 0004), in the statement that
+    moves a variant in or out of stock, whatever wrote it: the checkout, a stock adjustment, the
+    admin, an import, the seed. No Python code writes it. A product none of whose variants was
+    ever in stock may have no row: it counts as 0.
+    """
+
+    product = models.OneToOneField(
+        Product, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    in_stock_variants = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["product"], condition=Q(in_stock_variants__gt=0), name="product_in_stock"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id}: {self.in_stock_variants} in stock"
+
+
 class AttributeValue(models.Model):
     """A typed value against its definition. `value_key` is the lower-case canonical form that
     filters match (`?color=blue`, `?size=42`)."""

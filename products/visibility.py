@@ -48,6 +48,12 @@ HIDDEN_BRANCH_SQL = (
     "NOT EXISTS (SELECT 1 FROM {category} h WHERE NOT h.is_active AND c.path LIKE h.path || '%%')"
 ).format(**TABLES)
 VISIBLE_SQL = f"p.is_active AND {HIDDEN_BRANCH_SQL}"
+# The same rule without joining the category: its id among the visible categories' (a count
+# reads the product index alone).
+VISIBLE_BY_CATEGORY_SQL = (
+    "p.is_active AND p.category_id = ANY(ARRAY("
+    f"SELECT c.id FROM {{category}} c WHERE {HIDDEN_BRANCH_SQL}))"
+).format(**TABLES)
 
 
 def visible_products() -> QuerySet[Product]:
