@@ -315,6 +315,24 @@ class Variant(TimeStamped):
         return self.is_active and self.stock_quantity > 0
 
 
+class CategoryCount(models.Model):
+    """How many active products a category holds itself (not its subcategories), for the
+    product list's count: with no filter but a category, it adds these up over the visible
+    categories instead of counting every product (docs/architecture.md §8).
+
+    Kept by PostgreSQL triggers on the product table (migration 0005), like ProductStock: no
+    Python code writes it. A category that never held an active product may have no row.
+    """
+
+    category = models.OneToOneField(
+        Category, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    active_products = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"category {self.category_id}: {self.active_products} active products"
+
+
 class ProductStock(models.Model):
     """How many of a product's active variants are in stock, for the list's `in_stock` filter:
     counting them per request read every variant (docs/architecture.md §8).

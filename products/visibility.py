@@ -49,11 +49,9 @@ HIDDEN_BRANCH_SQL = (
 ).format(**TABLES)
 VISIBLE_SQL = f"p.is_active AND {HIDDEN_BRANCH_SQL}"
 # The same rule without joining the category: its id among the visible categories' (a count
-# reads the product index alone).
-VISIBLE_BY_CATEGORY_SQL = (
-    "p.is_active AND p.category_id = ANY(ARRAY("
-    f"SELECT c.id FROM {{category}} c WHERE {HIDDEN_BRANCH_SQL}))"
-).format(**TABLES)
+# reads the product index alone, or adds up the categories' counts).
+VISIBLE_CATEGORY_IDS_SQL = f"SELECT c.id FROM {TABLES['category']} c WHERE {HIDDEN_BRANCH_SQL}"
+VISIBLE_BY_CATEGORY_SQL = f"p.is_active AND p.category_id = ANY(ARRAY({VISIBLE_CATEGORY_IDS_SQL}))"
 
 
 def visible_products() -> QuerySet[Product]:

@@ -1,5 +1,6 @@
-"""ProductStock: the triggers on the variant table keep each product's count of active variants
-in stock, whatever writes the variants (migration 0004, docs/architecture.md §8)."""
+"""Counts kept by triggers, whatever writes the rows (docs/architecture.md §8): ProductStock,
+each product's active variants in stock (migration 0004), and CategoryCount, each category's
+own active products (migration 0005)."""
 
 import random
 import threading
@@ -9,7 +10,7 @@ from django.db import connection, transaction
 
 from products import services
 from products.errors import InsufficientStock
-from products.models import Product, ProductStock, StockReason, Variant
+from products.models import Category, CategoryCount, Product, ProductStock, StockReason, Variant
 from products.services.products import variants_bulk_create
 from testing.factories import CategoryFactory, ProductFactory, VariantFactory
 
@@ -37,12 +38,12 @@ def kept() -> dict[int, int]:
     return counts
 
 
-def row_version(product) -> int:
-    """The counter row's xmin: it moves only when the row is written."""
+def row_version(model, pk) -> int:
+    """A counter row's xmin: it moves only when the row is written."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT xmin::text FROM {ProductStock._meta.db_table} WHERE product_id = %s",  # noqa: S608
-            [product.pk],
+            f"SELECT xmin::text FROM {model._meta.db_table} WHERE {model._meta.pk.column} = %s",  # noqa: S608
+            [pk],
         )
         return int(cursor.fetchone()[0])
 
@@ -80,11 +81,13 @@ def test_every_way_a_variant_moves_in_or_out_of_stock_is_counted():
 def test_a_write_that_moves_nothing_in_or_out_leaves_the_counter_row_alone():
     product = ProductFactory(default_variant__stock=10)
     variant = product.variants.get()
-    before = row_version(product)
+    before = row_version(ProductStock, product.pk), row_version(CategoryCount, product.category_id)
     with transaction.atomic():
         services.stock_decrement(quantities={variant.pk: 3})
     Variant.objects.filter(pk=variant.pk).update(price="12.00", name="Blue")
-    assert row_version(product) == before
+    Product.objects.filter(pk=product.pk).update(name="Renamed", is_featured=True)
+    after = row_version(ProductStock, product.pk), row_version(CategoryCount, product.category_id)
+    assert after == before
     assert counted(product) == 1
 
 
@@ -167,3 +170,62 @@ def test_concurrent_sales_of_a_products_last_units_count_it_out_of_stock():
     assert errors == []
     assert counted(product) == 0
     assert kept() == truth()
+
+
+def in_category() -> dict[int, int]:
+    counts = dict.fromkeys(Category.objects.values_list("pk", flat=True), 0)
+    for category_id in Product.objects.filter(is_active=True).values_list("category_id", flat=True):
+        counts[category_id] += 1
+    return counts
+
+
+def category_counts() -> dict[int, int]:
+    counts = dict.fromkeys(Category.objects.values_list("pk", flat=True), 0)
+    counts.update(CategoryCount.objects.values_list("category_id", "active_products"))
+    return counts
+
+
+def test_every_way_a_product_enters_or_leaves_a_category_is_counted():
+    shoes, shirts = CategoryFactory(), CategoryFactory()
+    products = [ProductFactory(category=shoes) for _ in range(3)]
+    ProductFactory(category=shoes, is_active=False)
+    assert category_counts()[shoes.pk] == 3
+
+    Product.objects.filter(pk=products[0].pk).update(is_active=False)
+    Product.objects.filter(pk=products[1].pk).update(category=shirts)
+    assert (category_counts()[shoes.pk], category_counts()[shirts.pk]) == (1, 1)
+    Product.objects.filter(category=shoes).update(is_active=True)
+    assert category_counts()[shoes.pk] == 3
+
+    Product.objects.bulk_create(
+        [
+            Product(name=f"Bulk {n}", slug=f"bulk-{n}", category=shirts, base_price=1)
+            for n in range(5)
+        ]
+    )
+    assert category_counts()[shirts.pk] == 6
+    Product.objects.get(pk=products[2].pk).delete()
+    assert category_counts() == in_category()
+
+
+def test_random_product_writes_keep_every_category_count():
+    rng = random.Random(5)
+    categories = [CategoryFactory() for _ in range(4)]
+    for _ in range(12):
+        ProductFactory(category=rng.choice(categories), is_active=rng.random() < 0.8)
+    for _ in range(50):
+        product = Product.objects.order_by("?").first()
+        action = rng.choice(["toggle", "move", "delete", "create", "bulk"])
+        if action == "toggle":
+            Product.objects.filter(pk=product.pk).update(is_active=not product.is_active)
+        elif action == "move":
+            Product.objects.filter(pk=product.pk).update(category=rng.choice(categories))
+        elif action == "delete" and Product.objects.count() > 3:
+            product.delete()
+        elif action == "create":
+            ProductFactory(category=rng.choice(categories))
+        else:
+            Product.objects.filter(category=rng.choice(categories)).update(
+                is_active=rng.random() < 0.5
+            )
+    assert category_counts() == in_category()
