@@ -29,7 +29,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from pydantic_core import to_json
 
 from api import cache as versioned
@@ -39,7 +40,7 @@ from products import catalog_sql
 from products.attribute_values import filter_key
 from products.errors import CategoryNotFound, InvalidFilter, ProductNotFound
 from products.media import image_url
-from products.models import AttributeDefinition, Brand, Category
+from products.models import AttributeDefinition, Brand, Category, CategoryCount
 from products.schemas import ProductFilter
 from products.services.events import LISTS_VERSION, STRUCTURE_VERSION, product_version
 
@@ -73,10 +74,12 @@ MAX_ATTRIBUTE_FILTERS = 20
 
 
 def _category_rows() -> list[dict[str, Any]]:
-    """Every active category with its own active-product count: one query."""
+    """Every active category with its own active-product count (the counter the triggers
+    keep, products.models.CategoryCount, not a count of every product): one query."""
+    own = CategoryCount.objects.filter(category=OuterRef("pk")).values("active_products")
     return list(
         Category.objects.filter(is_active=True)
-        .annotate(own_count=Count("products", filter=Q(products__is_active=True)))
+        .annotate(own_count=Coalesce(Subquery(own), 0))
         .values("id", "parent_id", "name", "slug", "description", "position", "path", "own_count")
         .order_by("depth", "position", "name", "id")
     )
