@@ -3,15 +3,16 @@ each product's active variants in stock (migration 0004), and CategoryCount, eac
 own active products (migration 0005)."""
 
 import random
-import threading
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from products import services
 from products.errors import InsufficientStock
 from products.models import Category, CategoryCount, Product, ProductStock, StockReason, Variant
 from products.services.products import variants_bulk_create
+from testing.concurrency import concurrently
 from testing.factories import CategoryFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,20 +23,29 @@ def counted(product) -> int:
     return row.in_stock_variants if row else 0
 
 
+def tally(keys: QuerySet, counted_keys: QuerySet) -> dict[int, int]:
+    """How many times each of `keys` appears in `counted_keys` (0 for none)."""
+    counts = dict.fromkeys(keys.values_list("pk", flat=True), 0)
+    for key in counted_keys:
+        counts[key] += 1
+    return counts
+
+
+def counters(keys: QuerySet, model, column: str) -> dict[int, int]:
+    """What the triggers keep in `model.column` for each of `keys` (0 without a row)."""
+    counts = dict.fromkeys(keys.values_list("pk", flat=True), 0)
+    counts.update(model.objects.values_list(model._meta.pk.attname, column))
+    return counts
+
+
 def truth() -> dict[int, int]:
     """Every product's count, from the variants themselves."""
-    counts = dict.fromkeys(Product.objects.values_list("pk", flat=True), 0)
-    for product_id in Variant.objects.filter(is_active=True, stock_quantity__gt=0).values_list(
-        "product_id", flat=True
-    ):
-        counts[product_id] += 1
-    return counts
+    in_stock = Variant.objects.filter(is_active=True, stock_quantity__gt=0)
+    return tally(Product.objects.all(), in_stock.values_list("product_id", flat=True))
 
 
 def kept() -> dict[int, int]:
-    counts = dict.fromkeys(Product.objects.values_list("pk", flat=True), 0)
-    counts.update(ProductStock.objects.values_list("product_id", "in_stock_variants"))
-    return counts
+    return counters(Product.objects.all(), ProductStock, "in_stock_variants")
 
 
 def row_version(model, pk) -> int:
@@ -149,40 +159,26 @@ def test_concurrent_sales_of_a_products_last_units_count_it_out_of_stock():
     product = ProductFactory(default_variant__stock=1)
     others = [VariantFactory(product=product, stock_quantity=1) for _ in range(5)]
     variants = [product.variants.get(is_default=True), *others]
-    barrier = threading.Barrier(len(variants))
-    errors = []
 
     def sell(variant):
-        try:
-            barrier.wait()
+        def call():
             with transaction.atomic():
                 services.stock_decrement(quantities={variant.pk: 1})
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=sell, args=(v,)) for v in variants]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+        return call
+
+    concurrently([sell(variant) for variant in variants])  # raises what any of them raised
     assert counted(product) == 0
     assert kept() == truth()
 
 
 def in_category() -> dict[int, int]:
-    counts = dict.fromkeys(Category.objects.values_list("pk", flat=True), 0)
-    for category_id in Product.objects.filter(is_active=True).values_list("category_id", flat=True):
-        counts[category_id] += 1
-    return counts
+    active = Product.objects.filter(is_active=True).values_list("category_id", flat=True)
+    return tally(Category.objects.all(), active)
 
 
 def category_counts() -> dict[int, int]:
-    counts = dict.fromkeys(Category.objects.values_list("pk", flat=True), 0)
-    counts.update(CategoryCount.objects.values_list("category_id", "active_products"))
-    return counts
+    return counters(Category.objects.all(), CategoryCount, "active_products")
 
 
 def test_every_way_a_product_enters_or_leaves_a_category_is_counted():
