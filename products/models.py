@@ -333,6 +333,19 @@ class CategoryCount(models.Model):
         return f"category {self.category_id}: {self.active_products} active products"
 
 
+class BrandCount(models.Model):
+    """How many active products a brand has, for the brand list's `product_count`. Kept by
+    PostgreSQL triggers on the product table (migration 0006), like CategoryCount."""
+
+    brand = models.OneToOneField(
+        Brand, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    active_products = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"brand {self.brand_id}: {self.active_products} active products"
+
+
 class ProductStock(models.Model):
     """How many of a product's active variants are in stock, for the list's `in_stock` filter:
     counting them per request read every variant (docs/architecture.md §8).

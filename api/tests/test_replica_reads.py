@@ -105,7 +105,7 @@ def test_the_catalog_and_search_read_the_replica(client, shop, settings):
         "product page": ([], [PAGE_ID, PAGE, VARIANTS]),  # id; product; variants
         "category tree": ([], [category]),  # named by its subquery: the categories' counts
         "category page": ([], [category]),
-        "brand list": ([], ["SELECT products_brand", "SELECT products_brand"]),
+        "brand list": ([], ["SELECT products_brand", "SELECT products_brandcount"]),  # count; page
         "reviews": ([], [product, "SELECT products_review", "SELECT products_review"]),
         "search": (
             ["INSERT"],  # the query report's upsert: a write

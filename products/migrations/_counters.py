@@ -1,7 +1,7 @@
 # ruff: noqa: S608 - SQL built from the migrations' constants, never from input
 """Counters kept by PostgreSQL triggers (docs/architecture.md §8), for the migrations that create
-them (0004: a product's variants in stock; 0005: a category's active products). Django's
-migration loader skips modules whose name starts with an underscore.
+them (0004: a product's variants in stock; 0005 and 0006: a category's and a brand's active
+products). Django's migration loader skips modules whose name starts with an underscore.
 
 `counter_triggers(source, key, condition, counter, column)` keeps `counter.column`, per
 `source.key`, equal to the number of `source` rows that satisfy `condition`: three
@@ -48,20 +48,20 @@ TRANSITIONS = {
 
 
 def counter_triggers(
-    source: str, key: str, condition: str, counter: str, column: str
+    source: str, key: str, condition: str, counter: str, column: str, *, name: str = ""
 ) -> tuple[list[str], list[str]]:
-    """The SQL that creates the triggers (and backfills the counter), and the SQL that drops
-    them."""
+    """The SQL that creates the triggers, and the SQL that drops them; their functions and
+    triggers are named `{name}_{event}` (`name`: `{source}_{column}` unless given)."""
     forward, backward = [], []
     for event, body in BODIES.items():
-        name = f"{source}_{column}_{event}"
+        name_ = f"{name or f'{source}_{column}'}_{event}"
         sql = body.format(key=key, condition=condition, counter=counter, column=column)
         forward.append(f"""
-CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION {name_}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN{sql}
     RETURN NULL;
 END $$;
-CREATE TRIGGER {name} AFTER {event.upper()} ON {source} REFERENCING {TRANSITIONS[event]}
-FOR EACH STATEMENT EXECUTE FUNCTION {name}();""")
-        backward.append(f"DROP TRIGGER {name} ON {source}; DROP FUNCTION {name}();")
+CREATE TRIGGER {name_} AFTER {event.upper()} ON {source} REFERENCING {TRANSITIONS[event]}
+FOR EACH STATEMENT EXECUTE FUNCTION {name_}();""")
+        backward.append(f"DROP TRIGGER {name_} ON {source}; DROP FUNCTION {name_}();")
     return forward, backward

@@ -1,6 +1,6 @@
 """Counts kept by triggers, whatever writes the rows (docs/architecture.md §8): ProductStock,
-each product's active variants in stock (migration 0004), and CategoryCount, each category's
-own active products (migration 0005)."""
+each product's active variants in stock (migration 0004), CategoryCount and BrandCount, each
+category's own and each brand's active products (migrations 0005 and 0006)."""
 
 import random
 
@@ -10,10 +10,19 @@ from django.db.models import QuerySet
 
 from products import services
 from products.errors import InsufficientStock
-from products.models import Category, CategoryCount, Product, ProductStock, StockReason, Variant
+from products.models import (
+    Brand,
+    BrandCount,
+    Category,
+    CategoryCount,
+    Product,
+    ProductStock,
+    StockReason,
+    Variant,
+)
 from products.services.products import variants_bulk_create
 from testing.concurrency import concurrently
-from testing.factories import CategoryFactory, ProductFactory, VariantFactory
+from testing.factories import BrandFactory, CategoryFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -181,6 +190,15 @@ def category_counts() -> dict[int, int]:
     return counters(Category.objects.all(), CategoryCount, "active_products")
 
 
+def by_brand() -> dict[int, int]:
+    active = Product.objects.filter(is_active=True, brand__isnull=False)
+    return tally(Brand.objects.all(), active.values_list("brand_id", flat=True))
+
+
+def brand_counts() -> dict[int, int]:
+    return counters(Brand.objects.all(), BrandCount, "active_products")
+
+
 def test_every_way_a_product_enters_or_leaves_a_category_is_counted():
     shoes, shirts = CategoryFactory(), CategoryFactory()
     products = [ProductFactory(category=shoes) for _ in range(3)]
@@ -202,20 +220,24 @@ def test_every_way_a_product_enters_or_leaves_a_category_is_counted():
     assert category_counts()[shirts.pk] == 6
     Product.objects.get(pk=products[2].pk).delete()
     assert category_counts() == in_category()
+    assert brand_counts() == by_brand()
 
 
-def test_random_product_writes_keep_every_category_count():
+def test_random_product_writes_keep_every_category_and_brand_count():
     rng = random.Random(5)
     categories = [CategoryFactory() for _ in range(4)]
+    brands = list(Brand.objects.all()) or [BrandFactory()]
     for _ in range(12):
         ProductFactory(category=rng.choice(categories), is_active=rng.random() < 0.8)
     for _ in range(50):
         product = Product.objects.order_by("?").first()
-        action = rng.choice(["toggle", "move", "delete", "create", "bulk"])
+        action = rng.choice(["toggle", "move", "rebrand", "delete", "create", "bulk"])
         if action == "toggle":
             Product.objects.filter(pk=product.pk).update(is_active=not product.is_active)
         elif action == "move":
             Product.objects.filter(pk=product.pk).update(category=rng.choice(categories))
+        elif action == "rebrand":  # another brand, or none
+            Product.objects.filter(pk=product.pk).update(brand=rng.choice([*brands, None]))
         elif action == "delete" and Product.objects.count() > 3:
             product.delete()
         elif action == "create":
@@ -225,3 +247,4 @@ def test_random_product_writes_keep_every_category_count():
                 is_active=rng.random() < 0.5
             )
     assert category_counts() == in_category()
+    assert brand_counts() == by_brand()
