@@ -315,35 +315,36 @@ class Variant(TimeStamped):
         return self.is_active and self.stock_quantity > 0
 
 
-class CategoryCount(models.Model):
-    """How many active products a category holds itself (not its subcategories), for the
-    product list's count: with no filter but a category, it adds these up over the visible
-    categories instead of counting every product (docs/architecture.md §8).
+class ActiveProductCount(models.Model):
+    """A count of active products per row it belongs to, kept by PostgreSQL triggers on the
+    product table (products/migrations/_counters.py, docs/architecture.md §8): no Python code
+    writes it. A row that never had an active product may have no counter row."""
 
-    Kept by PostgreSQL triggers on the product table (migration 0005), like ProductStock: no
-    Python code writes it. A category that never held an active product may have no row.
-    """
+    active_products = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.pk.name} {self.pk}: {self.active_products} active products"
+
+
+class CategoryCount(ActiveProductCount):
+    """A category's own active products (not its subcategories'), for the product list's count:
+    with no filter but categories, it adds these up over the visible categories instead of
+    counting every product; and for the category tree's counts (migration 0005)."""
 
     category = models.OneToOneField(
         Category, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
-    active_products = models.IntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"category {self.category_id}: {self.active_products} active products"
 
 
-class BrandCount(models.Model):
-    """How many active products a brand has, for the brand list's `product_count`. Kept by
-    PostgreSQL triggers on the product table (migration 0006), like CategoryCount."""
+class BrandCount(ActiveProductCount):
+    """A brand's active products, for the brand list's `product_count` (migration 0006)."""
 
     brand = models.OneToOneField(
         Brand, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
-    active_products = models.IntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"brand {self.brand_id}: {self.active_products} active products"
 
 
 class ProductStock(models.Model):
