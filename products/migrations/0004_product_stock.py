@@ -13,12 +13,6 @@ FORWARD, BACKWARD = counter_triggers(
     "products_productstock",
     "in_stock_variants",
 )
-BACKFILL = """
-INSERT INTO products_productstock (product_id, in_stock_variants)
-SELECT p.id, count(v.id) FILTER (WHERE v.is_active AND v.stock_quantity > 0)
-  FROM products_product p LEFT JOIN products_variant v ON v.product_id = p.id
- GROUP BY p.id;
-"""
 
 
 class Migration(migrations.Migration):
@@ -53,5 +47,4 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]

@@ -9,12 +9,6 @@ from products.migrations._counters import counter_triggers
 FORWARD, BACKWARD = counter_triggers(
     "products_product", "category_id", "is_active", "products_categorycount", "active_products"
 )
-BACKFILL = """
-INSERT INTO products_categorycount (category_id, active_products)
-SELECT c.id, count(p.id) FILTER (WHERE p.is_active)
-  FROM products_category c LEFT JOIN products_product p ON p.category_id = c.id
- GROUP BY c.id;
-"""
 
 
 class Migration(migrations.Migration):
@@ -40,5 +34,4 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]

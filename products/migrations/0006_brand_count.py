@@ -14,12 +14,6 @@ FORWARD, BACKWARD = counter_triggers(
     "active_products",
     name="products_product_brand_products",
 )
-BACKFILL = """
-INSERT INTO products_brandcount (brand_id, active_products)
-SELECT b.id, count(p.id) FILTER (WHERE p.is_active)
-  FROM products_brand b LEFT JOIN products_product p ON p.brand_id = b.id
- GROUP BY b.id;
-"""
 
 
 class Migration(migrations.Migration):
@@ -45,5 +39,4 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]

@@ -50,9 +50,14 @@ TRANSITIONS = {
 def counter_triggers(
     source: str, key: str, condition: str, counter: str, column: str, *, name: str = ""
 ) -> tuple[list[str], list[str]]:
-    """The SQL that creates the triggers, and the SQL that drops them; their functions and
-    triggers are named `{name}_{event}` (`name`: `{source}_{column}` unless given)."""
-    forward, backward = [], []
+    """The SQL that fills the counter from the rows already there and creates the triggers,
+    and the SQL that drops them; their functions and triggers are named `{name}_{event}`
+    (`name`: `{source}_{column}` unless given). A key with no counted row gets no counter row
+    (it counts as 0)."""
+    backfill = f"""
+INSERT INTO {counter} ({key}, {column})
+SELECT {key}, count(*) FROM {source} WHERE {condition} GROUP BY {key};"""
+    forward, backward = [backfill], []
     for event, body in BODIES.items():
         name_ = f"{name or f'{source}_{column}'}_{event}"
         sql = body.format(key=key, condition=condition, counter=counter, column=column)
